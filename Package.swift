@@ -38,10 +38,12 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -52,6 +54,18 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KeylakeRPC",
+            dependencies: [
+                "KeylakeTransport", "KeylakeProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -76,7 +90,7 @@ let package = Package(
         .target(
             name: "KMSServer",
             dependencies: [
-                "KMS", "KeylakeProto", "KeylakeTransport",
+                "KMS", "KeylakeProto", "KeylakeTransport", "KeylakeRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,7 +109,7 @@ let package = Package(
         .target(
             name: "DataServer",
             dependencies: [
-                "DataStore", "KeylakeProto", "KeylakeTransport",
+                "DataStore", "KeylakeProto", "KeylakeTransport", "KeylakeRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -105,7 +119,7 @@ let package = Package(
         .target(
             name: "KeylakeCLI",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeDevPKI", "KMSServer", "DataServer",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMSServer", "DataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "KeylakeTransportTests",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeDevPKI",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -147,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeDevPKI", "KeylakeCLI",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KeylakeCLI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
