@@ -10,13 +10,22 @@ final class ClientConnection: Sendable {
     let localPeer: String
     private let handler: NIOLoopBound<ClientConnectionHandler>
 
-    init(channel: any Channel, unusable: EventLoopFuture<Void>) throws {
+    /// Wraps an established channel whose pipeline ends in a ``ClientConnectionHandler``.
+    static func make(channel: any Channel, unusable: EventLoopFuture<Void>) async throws -> ClientConnection {
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self),
+                eventLoop: channel.eventLoop)
+        }.get()
+        return ClientConnection(channel: channel, unusable: unusable, handler: handler)
+    }
+
+    private init(channel: any Channel, unusable: EventLoopFuture<Void>, handler: NIOLoopBound<ClientConnectionHandler>) {
         self.channel = channel
         self.unusable = unusable
         self.remotePeer = channel.remoteAddress.map { "\($0)" } ?? "unknown"
         self.localPeer = channel.localAddress.map { "\($0)" } ?? "unknown"
-        let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.handler = handler
     }
 
     /// Runs `body` with the handler on the connection's event loop. Calls from one task run in order.

@@ -61,6 +61,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        self.ready.fail(RPCError(code: .unavailable, message: "connection closed"))
+        self.unusable.succeed(())
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -217,7 +217,14 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                         ClientConnectionHandler(settings: settings, ready: ready, unusable: unusable, logger: logger))
                 }
             }
-        let channel = try await bootstrap.connect(host: self.configuration.host, port: self.configuration.port).get()
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: self.configuration.host, port: self.configuration.port).get()
+        } catch {
+            ready.fail(error)
+            unusable.succeed(())
+            throw error
+        }
         let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(settings.connectTimeout)) {
             ready.fail(RPCError(code: .unavailable, message: "no HELLO from the server within the connect timeout"))
         }
@@ -229,7 +236,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
             channel.close(promise: nil)
             throw error
         }
-        return try ClientConnection(channel: channel, unusable: unusable.futureResult)
+        return try await ClientConnection.make(channel: channel, unusable: unusable.futureResult)
     }
 
     private func sleepForBackoff(attempt: Int) async {
