@@ -1,1 +1,3 @@
-print("x")
+import KeylakeCLI
+
+await DaemonCommand.main(as: .fhird)

@@ -1,1 +1,3 @@
-print("x")
+import KeylakeCLI
+
+await KeylakeCommand.runFromCommandLine()

@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The durable store of keys, their wrapped material, policies, aliases, tags and grants, on
+/// SQLite through GRDB.
+///
+/// The database runs in WAL mode with `synchronous=FULL`, so a committed write survives power
+/// loss. Key material is stored only wrapped under the root key (see ``MaterialWrapper``).
+/// Opening checks the root key against the check value recorded when the store was created,
+/// so a wrong root key stops start-up with ``RootKeyError/Code/mismatch``.
+public final class KeyStore: Sendable {
+    static let rootKeyCheckName = "root-key-check-value"
+
+    let database: DatabasePool
+    let wrapper: MaterialWrapper
+    let clock: any WallClock
+    let logger: Logger
+
+    /// Where key ARNs say the keys live.
+    public let identity: KeyServiceIdentity
+
+    /// The limits this store enforces.
+    public let limits: KeyStoreLimits
+
+    /// Opens (creating if needed) the key store at `path` and migrates it to the current schema.
+    ///
+    /// - Parameters:
+    ///   - path: The SQLite database file.
+    ///   - rootKey: The root key; it must be the one the store was created with.
+    ///   - identity: Partition, region and account for ARNs.
+    ///   - clock: The time source for creation, deletion and rotation dates.
+    ///   - limits: The limits to enforce.
+    ///   - logger: Receives lifecycle messages (never key material).
+    /// - Throws: ``RootKeyError`` `mismatch` for a wrong root key; GRDB's `DatabaseError` when
+    ///   the file cannot be opened or migrated.
+    public init(
+        path: String,
+        rootKey: RootKey,
+        identity: KeyServiceIdentity,
+        clock: any WallClock = SystemWallClock(),
+        limits: KeyStoreLimits = KeyStoreLimits(),
+        logger: Logger = Logger(label: "keylake.kms.keystore")
+    ) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.database = try DatabasePool(path: path, configuration: configuration)
+        self.wrapper = MaterialWrapper(rootKey: rootKey)
+        self.clock = clock
+        self.logger = logger
+        self.identity = identity
+        self.limits = limits
+        try Self.migrator.migrate(self.database)
+        try self.database.write { db in
+            if let stored = try Data.fetchOne(
+                db,
+                sql: "SELECT value FROM store_metadata WHERE name = ?",
+                arguments: [Self.rootKeyCheckName]
+            ) {
+                try rootKey.verify(storedCheckValue: Array(stored))
+            } else {
+                try db.execute(
+                    sql: "INSERT INTO store_metadata (name, value) VALUES (?, ?)",
+                    arguments: [Self.rootKeyCheckName, Data(rootKey.checkValue)]
+                )
+                logger.info("initialised new key store", metadata: ["path": "\(path)"])
+            }
+        }
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}

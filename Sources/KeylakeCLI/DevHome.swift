@@ -1,0 +1,107 @@
+import Foundation
+import KeylakeDevPKI
+import KeylakeRPC
+import KeylakeTransport
+import NIOCore
+import NIOPosix
+
+/// A development home: PKI, daemon configurations and data, all under one directory.
+///
+/// ```
+/// DIR/pki/          CA, identities (kmsd, fhird, admin, app, …), identities.json
+/// DIR/kmsd.json     kmsd configuration (port chosen free when the home was made)
+/// DIR/fhird.json    fhird configuration
+/// DIR/data/kmsd/    kmsd's stores
+/// DIR/data/fhird/   fhird's stores
+/// ```
+/// Opening an existing home changes nothing in it, so data survives restarts.
+struct DevHome {
+    let directory: String
+    let pki: DevPKI
+
+    var pkiDirectory: String { "\(self.directory)/pki" }
+
+    func configurationPath(_ kind: DaemonKind) -> String { "\(self.directory)/\(kind.rawValue).json" }
+
+    /// Opens the home at `directory`, creating what is missing.
+    static func openOrCreate(at directory: String, extraPrincipals: [String] = []) throws -> DevHome {
+        let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let pkiDirectory = "\(directory)/pki"
+        var pki: DevPKI
+        if FileManager.default.fileExists(atPath: "\(pkiDirectory)/\(DevPKI.identitiesFileName)") {
+            pki = try DevPKI.load(from: pkiDirectory)
+            if !extraPrincipals.isEmpty {
+                pki = try DevPKI.addPrincipals(extraPrincipals, in: pkiDirectory)
+            }
+        } else {
+            pki = try DevPKI.create(in: pkiDirectory, extraPrincipals: extraPrincipals)
+        }
+        let home = DevHome(directory: directory, pki: pki)
+        for kind in DaemonKind.allCases where !FileManager.default.fileExists(atPath: home.configurationPath(kind)) {
+            try home.writeConfiguration(kind)
+        }
+        return home
+    }
+
+    /// Opens an existing home.
+    ///
+    /// - Throws: `CLIError` when `directory` holds no home.
+    static func open(at directory: String) throws -> DevHome {
+        let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        guard FileManager.default.fileExists(atPath: "\(directory)/kmsd.json") else {
+            throw CLIError("\(directory) is not a Keylake home (no kmsd.json); create one with `keylake dev up --dir \(directory)`")
+        }
+        return DevHome(directory: directory, pki: try DevPKI.load(from: "\(directory)/pki"))
+    }
+
+    func configuration(_ kind: DaemonKind) throws -> DaemonConfiguration {
+        try DaemonConfiguration.load(from: self.configurationPath(kind))
+    }
+
+    /// TLS files for a client identity of this home.
+    func clientFiles(identity name: String) throws -> TLSFiles {
+        guard let identity = self.pki.identity(named: name) else {
+            let names = self.pki.identities.map(\.name).joined(separator: ", ")
+            throw CLIError("no identity named \"\(name)\" in this home; known: \(names)")
+        }
+        return TLSFiles(
+            certificateChain: identity.certificatePath, privateKey: identity.privateKeyPath,
+            trustRoots: self.pki.caCertificatePath)
+    }
+
+    private func writeConfiguration(_ kind: DaemonKind) throws {
+        let identity = try self.pki.requireIdentity(named: kind.rawValue)
+        let configuration = DaemonConfiguration(
+            listen: .init(host: "127.0.0.1", port: try Self.freePort()),
+            tls: .init(
+                certificate: Self.relative(identity.certificatePath, to: self.directory),
+                privateKey: Self.relative(identity.privateKeyPath, to: self.directory),
+                trustRoots: Self.relative(self.pki.caCertificatePath, to: self.directory)),
+            dataDirectory: "data/\(kind.rawValue)")
+        try FileManager.default.createDirectory(
+            atPath: "\(self.directory)/data/\(kind.rawValue)", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(configuration).write(to: URL(fileURLWithPath: self.configurationPath(kind)), options: .atomic)
+    }
+
+    private static func relative(_ path: String, to base: String) -> String {
+        path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it).
+    static func freePort() throws -> Int {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? channel.close().wait() }
+        return channel.localAddress?.port ?? 0
+    }
+}
+
+/// A CLI failure with a message for people; exits non-zero.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
