@@ -1,5 +1,6 @@
 import GRPCCore
 import NIOCore
+import Synchronization
 
 /// One established client connection: the channel and a way to reach its handler from any thread.
 final class ClientConnection: Sendable {
@@ -53,36 +54,66 @@ final class ClientConnection: Sendable {
 }
 
 /// The outbound side of one client call.
-struct ClientStreamWriter: ClosableRPCWriterProtocol {
+///
+/// Request headers are held back until the first message or the half-close, so a unary call's
+/// HEADERS and MESSAGE leave in one event-loop hop.
+final class ClientStreamWriter: ClosableRPCWriterProtocol, Sendable {
     typealias Element = RPCRequestPart<TransportBytes>
 
     let connection: ClientConnection
     let localID: Int
     let method: String
     let timeout: Duration?
+    private let heldMetadata = Mutex<Metadata?>(nil)
+
+    init(connection: ClientConnection, localID: Int, method: String, timeout: Duration?) {
+        self.connection = connection
+        self.localID = localID
+        self.method = method
+        self.timeout = timeout
+    }
 
     func write(_ element: Element) async throws {
-        let (localID, method, timeout) = (self.localID, self.method, self.timeout)
-        switch element {
-        case .metadata(let metadata):
-            self.connection.onHandler {
-                $0.sendHeaders(localID: localID, method: method, timeout: timeout, metadata: metadata)
-            }
-        case .message(let bytes):
-            self.connection.onHandler { $0.sendMessage(localID: localID, bytes) }
-        }
+        self.send(CollectionOfOne(element), halfClose: false)
     }
 
     func write(contentsOf elements: some Sequence<Element>) async throws {
-        for element in elements { try await self.write(element) }
+        self.send(elements, halfClose: false)
     }
 
     func finish() async {
-        let localID = self.localID
-        self.connection.onHandler { $0.halfClose(localID: localID) }
+        self.send(EmptyCollection(), halfClose: true)
     }
 
     func finish(throwing error: any Error) async {
+        self.heldMetadata.withLock { $0 = nil }
         self.connection.release(localID: self.localID)
+    }
+
+    private func send(_ elements: some Sequence<Element>, halfClose: Bool) {
+        var headers: Metadata?
+        var messages: [TransportBytes] = []
+        self.heldMetadata.withLock { held in
+            for element in elements {
+                switch element {
+                case .metadata(let metadata): held = metadata
+                case .message(let bytes): messages.append(bytes)
+                }
+            }
+            if !messages.isEmpty || halfClose {
+                headers = held
+                held = nil
+            }
+        }
+        guard headers != nil || !messages.isEmpty || halfClose else { return }
+        let (localID, method, timeout) = (self.localID, self.method, self.timeout)
+        let (headersToSend, messagesToSend) = (headers, messages)
+        self.connection.onHandler { handler in
+            if let headersToSend {
+                handler.sendHeaders(localID: localID, method: method, timeout: timeout, metadata: headersToSend)
+            }
+            for message in messagesToSend { handler.sendMessage(localID: localID, message) }
+            if halfClose { handler.halfClose(localID: localID) }
+        }
     }
 }

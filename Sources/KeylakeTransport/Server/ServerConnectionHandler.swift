@@ -4,6 +4,7 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 import SwiftProtobuf
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -457,38 +458,81 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 }
 
 /// The outbound side of one server call: hands response parts to the connection's event loop.
-struct ServerStreamWriter: ClosableRPCWriterProtocol {
+///
+/// Response headers are held back until the first message or the status, and nothing is sent
+/// for `finish()` after a status: a unary call then costs two event-loop hops instead of four.
+final class ServerStreamWriter: ClosableRPCWriterProtocol, Sendable {
     typealias Element = RPCResponsePart<TransportBytes>
+
+    private struct State {
+        var heldMetadata: Metadata?
+        var statusSent = false
+    }
 
     let streamID: UInt32
     let eventLoop: any EventLoop
     let handler: NIOLoopBound<ServerConnectionHandler>
+    private let state = Mutex(State())
+
+    init(streamID: UInt32, eventLoop: any EventLoop, handler: NIOLoopBound<ServerConnectionHandler>) {
+        self.streamID = streamID
+        self.eventLoop = eventLoop
+        self.handler = handler
+    }
 
     func write(_ element: Element) async throws {
-        let handler = self.handler
-        let id = self.streamID
-        self.eventLoop.execute { handler.value.send(element, on: id) }
+        self.send(CollectionOfOne(element))
     }
 
     func write(contentsOf elements: some Sequence<Element>) async throws {
-        let parts = Array(elements)
-        let handler = self.handler
-        let id = self.streamID
-        self.eventLoop.execute {
-            for part in parts { handler.value.send(part, on: id) }
-        }
+        self.send(elements)
     }
 
     func finish() async {
-        let handler = self.handler
-        let id = self.streamID
-        self.eventLoop.execute { handler.value.finish(id, error: nil) }
+        let (held, statusSent) = self.state.withLock { state in
+            defer { state.heldMetadata = nil }
+            return (state.heldMetadata, state.statusSent)
+        }
+        guard !statusSent else { return }
+        let (handler, id) = (self.handler, self.streamID)
+        self.eventLoop.execute {
+            if let held { handler.value.send(.metadata(held), on: id) }
+            handler.value.finish(id, error: nil)
+        }
     }
 
     func finish(throwing error: any Error) async {
-        let handler = self.handler
-        let id = self.streamID
+        let statusSent = self.state.withLock { state in
+            state.heldMetadata = nil
+            return state.statusSent
+        }
+        guard !statusSent else { return }
+        let (handler, id) = (self.handler, self.streamID)
         self.eventLoop.execute { handler.value.finish(id, error: error) }
+    }
+
+    private func send(_ elements: some Sequence<Element>) {
+        var parts: [Element] = []
+        self.state.withLock { state in
+            for element in elements {
+                switch element {
+                case .metadata(let metadata):
+                    state.heldMetadata = metadata
+                case .message, .status:
+                    if let held = state.heldMetadata {
+                        parts.append(.metadata(held))
+                        state.heldMetadata = nil
+                    }
+                    if case .status = element { state.statusSent = true }
+                    parts.append(element)
+                }
+            }
+        }
+        guard !parts.isEmpty else { return }
+        let (handler, id, toSend) = (self.handler, self.streamID, parts)
+        self.eventLoop.execute {
+            for part in toSend { handler.value.send(part, on: id) }
+        }
     }
 }
 
