@@ -174,3 +174,21 @@ struct FrameCodecTests {
         }
     }
 }
+
+@Suite("Request ids")
+struct RequestIDTests {
+    @Test("request ids are version-4 UUID text and do not repeat")
+    func format() {
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let id = RequestID.make()
+            #expect(id.count == 36)
+            let parts = id.split(separator: "-")
+            #expect(parts.map(\.count) == [8, 4, 4, 4, 12])
+            #expect(parts[2].first == "4")
+            #expect("89ab".contains(parts[3].first!))
+            seen.insert(id)
+        }
+        #expect(seen.count == 10_000)
+    }
+}

@@ -17,7 +17,7 @@ import Foundation
 final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
-    typealias Continuation = AsyncThrowingStream<RPCResponsePart<TransportBytes>, any Error>.Continuation
+    typealias Continuation = PartBuffer<RPCResponsePart<TransportBytes>>
 
     private final class Call {
         let continuation: Continuation
@@ -150,7 +150,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             let (seconds, attos) = timeout.components
             headers.timeoutMicros = UInt64(clamping: seconds * 1_000_000 + attos / 1_000_000_000_000)
         }
-        headers.requestID = metadata.firstString(KeylakeMetadataKey.requestID) ?? UUID().uuidString.lowercased()
+        headers.requestID = metadata.firstString(KeylakeMetadataKey.requestID) ?? RequestID.make()
         headers.traceparent = metadata.firstString(KeylakeMetadataKey.traceparent) ?? ""
         headers.tracestate = metadata.firstString(KeylakeMetadataKey.tracestate) ?? ""
         headers.onBehalfOf = metadata.firstString(KeylakeMetadataKey.onBehalfOf) ?? ""

@@ -140,7 +140,8 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
     ) async throws -> T {
         let connection = try await self.readyConnection()
         let localID = self.nextLocalID.wrappingAdd(1, ordering: .relaxed).newValue
-        let (inbound, continuation) = AsyncThrowingStream<RPCResponsePart<TransportBytes>, any Error>.makeStream()
+        let inbound = PartBuffer<RPCResponsePart<TransportBytes>>()
+        let continuation = inbound
         connection.register(localID: localID, continuation: continuation)
         defer { connection.release(localID: localID) }
 
@@ -162,6 +163,8 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
     // MARK: - Connections
 
     private func readyConnection() async throws -> ClientConnection {
+        // Fast path: the connection is up (almost every call).
+        if case .ready(let connection) = self.state.withLock({ $0.connection }) { return connection }
         enum Next { case use(ClientConnection), wait, fail(RPCError) }
         let waiterID = self.state.withLock { state in
             defer { state.nextWaiterID += 1 }

@@ -1,4 +1,4 @@
-public import GRPCCore
+import GRPCCore
 
 /// Metadata keys with a meaning in the Keylake protocol.
 ///

@@ -36,12 +36,12 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     struct GracefulShutdownEvent: Sendable {}
 
     private final class Stream {
-        let continuation: AsyncThrowingStream<RPCRequestPart<TransportBytes>, any Error>.Continuation
+        let continuation: PartBuffer<RPCRequestPart<TransportBytes>>
         let deadline: NIODeadline?
         var cancellation: ServerContext.RPCCancellationHandle?
         var cancelRequested = false
 
-        init(continuation: AsyncThrowingStream<RPCRequestPart<TransportBytes>, any Error>.Continuation, deadline: NIODeadline?) {
+        init(continuation: PartBuffer<RPCRequestPart<TransportBytes>>, deadline: NIODeadline?) {
             self.continuation = continuation
             self.deadline = deadline
         }
@@ -233,7 +233,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         self.idleTimer?.cancel()
         self.idleTimer = nil
 
-        let requestID = headers.requestID.isEmpty ? UUID().uuidString.lowercased() : headers.requestID
+        let requestID = headers.requestID.isEmpty ? RequestID.make() : headers.requestID
         var metadata = Metadata(wireEntries: headers.metadata)
         metadata.replaceOrAddString(requestID, forKey: KeylakeMetadataKey.requestID)
         if !headers.traceparent.isEmpty { metadata.replaceOrAddString(headers.traceparent, forKey: KeylakeMetadataKey.traceparent) }
@@ -248,7 +248,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             metadata.removeAllValues(forKey: KeylakeMetadataKey.grpcTimeout)
         }
 
-        let (inbound, continuation) = AsyncThrowingStream<RPCRequestPart<TransportBytes>, any Error>.makeStream()
+        let inbound = PartBuffer<RPCRequestPart<TransportBytes>>()
+        let continuation = inbound
         continuation.yield(.metadata(metadata))
         let stream = Stream(continuation: continuation, deadline: deadline)
         self.streams[id] = stream
