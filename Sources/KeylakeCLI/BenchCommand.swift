@@ -3,6 +3,7 @@ import Foundation
 import SwiftProtobuf
 import NIOCore
 import GRPCCore
+import GRPCInProcessTransport
 import Histogram
 import KeylakeDevPKI
 import KeylakeProto
@@ -79,31 +80,67 @@ struct BenchRPCCommand: AsyncParsableCommand {
             }
         }
 
-        // Over the transport.
+        // GRPCCore's own in-process transport: the same client and server machinery, no framing,
+        // TLS or sockets. The gap to it is what the Keylake transport costs.
+        let inProcess = InProcessTransport()
+        let grpcInProcess = try await Self.measureOverGRPC(
+            server: inProcess.server, clients: [inProcess.client], services: [diagnostics, health],
+            method: method, request: request, workers: self.concurrency, warmup: self.warmup, duration: self.duration)
+
+        // Over the Keylake transport: TLS 1.3 on loopback.
         let transport = KeylakeServerTransport(
             configuration: .init(host: "127.0.0.1", port: 0, tls: try files("kmsd"), logger: logger))
-        let server = GRPCServer(transport: transport, services: [diagnostics, health])
         let clientFiles = try files("app")
         let connections = self.connections
-        let (concurrency, warmup, duration) = (self.concurrency, self.warmup, self.duration)
-        let overTransport = try await withThrowingTaskGroup(of: Measurement?.self) { group in
+        let clientLogger = logger
+        let overTransport = try await Self.measureOverGRPC(
+            server: transport,
+            clients: {
+                let port = try await transport.listeningAddress().port!
+                return try (0..<connections).map { _ in
+                    try KeylakeClientTransport(
+                        configuration: .init(host: "127.0.0.1", port: port, tls: clientFiles, logger: clientLogger))
+                }
+            },
+            services: [diagnostics, health], method: method, request: request,
+            workers: self.concurrency, warmup: self.warmup, duration: self.duration)
+
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first(where: { $0.hasPrefix("model name") })
+            .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        print("keylake bench rpc: method=\(method) payload=\(self.payload)B connections=\(connections) concurrency=\(concurrency) duration=\(duration)s warmup=\(warmup)s")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)")
+        print(Measurement.header)
+        print(overTransport.row("keylake mTLS"))
+        print(grpcInProcess.row("GRPCCore in-process"))
+        print(baseline.row("handler in-process"))
+        print(String(format: "ratio keylake mTLS / GRPCCore in-process: %.3f", overTransport.callsPerSecond / grpcInProcess.callsPerSecond))
+        print(String(format: "ratio keylake mTLS / handler in-process:  %.5f", overTransport.callsPerSecond / baseline.callsPerSecond))
+        if overTransport.errors > 0 { throw CLIError("\(overTransport.errors) calls failed over the transport") }
+    }
+
+    /// Serves `services` on `server`, runs clients on `clients`, and measures calls through them.
+    static func measureOverGRPC<Server: ServerTransport, Client: ClientTransport>(
+        server serverTransport: Server,
+        clients makeClients: @Sendable () async throws -> [Client],
+        services: [any RegistrableRPCService],
+        method: String, request: Keylake_Diagnostics_V1_EchoRequest,
+        workers: Int, warmup: Double, duration: Double
+    ) async throws -> Measurement {
+        let server = GRPCServer(transport: serverTransport, services: services)
+        return try await withThrowingTaskGroup(of: Measurement?.self) { group in
             group.addTask {
                 try await server.serve()
                 return nil
             }
-            let port = try await transport.listeningAddress().port!
-            let clients = try (0..<connections).map { _ in
-                GRPCClient(
-                    transport: try KeylakeClientTransport(
-                        configuration: .init(host: "127.0.0.1", port: port, tls: clientFiles, logger: logger)))
-            }
+            let clients = try await makeClients().map { GRPCClient(transport: $0) }
             for client in clients {
                 group.addTask {
                     try await client.runConnections()
                     return nil
                 }
             }
-            let measurement = try await Self.measure(workers: concurrency, warmup: warmup, duration: duration) { worker in
+            let measurement = try await Self.measure(workers: workers, warmup: warmup, duration: duration) { worker in
                 let client = clients[worker % clients.count]
                 if method == "echo" {
                     _ = try await Keylake_Diagnostics_V1_Diagnostics.Client(wrapping: client).echo(request)
@@ -113,21 +150,20 @@ struct BenchRPCCommand: AsyncParsableCommand {
             }
             clients.forEach { $0.beginGracefulShutdown() }
             server.beginGracefulShutdown()
-            var result: Measurement?
-            for try await value in group where value != nil { result = value }
-            return result ?? measurement
+            try await group.waitForAll()
+            return measurement
         }
+    }
 
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first(where: { $0.hasPrefix("model name") })
-            .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        print("keylake bench rpc: method=\(method) payload=\(self.payload)B connections=\(connections) concurrency=\(concurrency) duration=\(duration)s warmup=\(warmup)s")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)")
-        print(Measurement.header)
-        print(overTransport.row("mTLS transport"))
-        print(baseline.row("in-process handler"))
-        print(String(format: "ratio (transport / in-process): %.3f of the baseline's calls/s", overTransport.callsPerSecond / baseline.callsPerSecond))
-        if overTransport.errors > 0 { throw CLIError("\(overTransport.errors) calls failed over the transport") }
+    static func measureOverGRPC<Server: ServerTransport, Client: ClientTransport>(
+        server: Server, clients: [Client], services: [any RegistrableRPCService],
+        method: String, request: Keylake_Diagnostics_V1_EchoRequest,
+        workers: Int, warmup: Double, duration: Double
+    ) async throws -> Measurement {
+        let ready = clients
+        return try await Self.measureOverGRPC(
+            server: server, clients: { ready }, services: services, method: method, request: request,
+            workers: workers, warmup: warmup, duration: duration)
     }
 
     /// Runs `call` in `workers` loops; records latency after `warmup` for `duration` seconds.
