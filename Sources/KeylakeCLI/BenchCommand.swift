@@ -208,11 +208,11 @@ struct BenchRPCCommand: AsyncParsableCommand {
 
         var callsPerSecond: Double { Double(self.histogram.totalCount) / self.seconds }
 
-        static let header = "                      calls/s      p50 µs    p99 µs  p99.9 µs   errors"
+        static let header = "                         calls/s      p50 µs    p99 µs  p99.9 µs   errors"
 
         func row(_ label: String) -> String {
             String(
-                format: "%-18@ %11.0f %11llu %9llu %9llu %8d", label as NSString, self.callsPerSecond,
+                format: "%-21@ %11.0f %11llu %9llu %9llu %8d", label as NSString, self.callsPerSecond,
                 self.histogram.valueAtPercentile(50), self.histogram.valueAtPercentile(99),
                 self.histogram.valueAtPercentile(99.9), self.errors)
         }

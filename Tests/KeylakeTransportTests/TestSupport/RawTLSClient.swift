@@ -3,8 +3,16 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import SwiftProtobuf
+import Synchronization
 
 @testable import KeylakeTransport
+
+/// Frames received so far, shared between the reading task and the test.
+final class FrameLog: Sendable {
+    private let storage = Mutex<[Frame]>([])
+    func append(_ frame: Frame) { self.storage.withLock { $0.append(frame) } }
+    var frames: [Frame] { self.storage.withLock { $0 } }
+}
 
 /// A bare TLS client that writes whatever bytes a test wants, for protocol-abuse tests.
 struct RawTLSClient {
@@ -39,29 +47,28 @@ struct RawTLSClient {
         let start = clock.now
         return try await channel.executeThenClose { inbound, outbound in
             if !bytes.isEmpty { try await outbound.write(ByteBuffer(bytes: bytes)) }
-            let (frames, closed) = await withTaskGroup(of: ([Frame], Bool)?.self) { group in
+            let received = FrameLog()
+            let closed = await withTaskGroup(of: Bool.self) { group in
                 group.addTask {
                     var accumulated = ByteBuffer()
                     var decoder = FrameDecoder(maxFrameSize: 1 << 20)
-                    var frames: [Frame] = []
                     do {
                         for try await var chunk in inbound {
                             accumulated.writeBuffer(&chunk)
-                            while let frame = try decoder.decode(buffer: &accumulated) { frames.append(frame) }
+                            while let frame = try decoder.decode(buffer: &accumulated) { received.append(frame) }
                         }
-                        return (frames, true)
-                    } catch {
-                        return (frames, true)
-                    }
+                    } catch {}
+                    return !Task.isCancelled
                 }
                 group.addTask {
                     try? await Task.sleep(for: timeout)
-                    return nil
+                    return false
                 }
                 let first = await group.next()!
                 group.cancelAll()
-                return first ?? ([], false)
+                return first
             }
+            let frames = received.frames
             return Outcome(frames: frames, closedByServer: closed, elapsed: clock.now - start)
         }
     }

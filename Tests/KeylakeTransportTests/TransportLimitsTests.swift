@@ -1,0 +1,112 @@
+import Foundation
+import GRPCCore
+import KeylakeProto
+import NIOCore
+import SwiftProtobuf
+import Testing
+
+@testable import KeylakeTransport
+
+/// Limits and timers of the server transport, over real sockets.
+@Suite("Transport limits and timers", .timeLimit(.minutes(2)))
+struct TransportLimitsTests {
+    let pki: TestPKI
+    let log = HandlerLog()
+
+    init() throws {
+        self.pki = try TestPKI()
+    }
+
+    var services: [any RegistrableRPCService] { [ScriptedDiagnostics(log: self.log)] }
+
+    @Test("a TCP peer that never starts TLS is disconnected after the handshake timeout")
+    func handshakeTimeout() async throws {
+        var limits = ServerLimits()
+        limits.tlsHandshakeTimeout = .milliseconds(300)
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
+            let elapsed = try await RawTCPClient.timeUntilClosed(port: port, timeout: .seconds(5))
+            #expect(elapsed != nil, "the silent TCP peer was never disconnected")
+            #expect((elapsed ?? .seconds(99)) < .seconds(3))
+        }
+    }
+
+    @Test("an idle connection gets GOAWAY IDLE_TIMEOUT and is closed")
+    func idleTimeout() async throws {
+        var limits = ServerLimits()
+        limits.idleTimeout = .milliseconds(300)
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
+            let outcome = try await RawTLSClient.exchange(
+                port: port, files: try pki.files("app"), send: RawTLSClient.hello(), timeout: .seconds(5))
+            #expect(outcome.frames.first?.type == .hello)
+            #expect(outcome.goAway?.code == .idleTimeout)
+            #expect(outcome.closedByServer)
+        }
+    }
+
+    @Test("connections beyond maxConnections are closed at once; the admitted one keeps working")
+    func maxConnections() async throws {
+        var limits = ServerLimits()
+        limits.maxConnections = 1
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                _ = try await diagnostics.echo(.with { $0.payload = Data("first".utf8) })
+                let outcome = try await RawTLSClient.exchange(port: port, files: files, send: RawTLSClient.hello(), timeout: .seconds(5))
+                #expect(outcome.closedByServer)
+                #expect(outcome.frames.isEmpty, "the refused connection must get no HELLO")
+                let response = try await diagnostics.echo(.with { $0.payload = Data("still".utf8) })
+                #expect(response.payload == Data("still".utf8))
+            }
+        }
+    }
+
+    @Test("a PING is answered with an ACK carrying the same bytes")
+    func ping() async throws {
+        try await withTestServer(pki: pki, services: services) { port, _ in
+            var bytes = RawTLSClient.hello()
+            var buffer = ByteBuffer()
+            FrameEncoder.encode(type: .ping, streamID: 0, payload: [1, 2, 3, 4, 5, 6, 7, 8], into: &buffer)
+            bytes += Array(buffer.readableBytesView)
+            let outcome = try await RawTLSClient.exchange(port: port, files: try pki.files("app"), send: bytes, timeout: .milliseconds(500))
+            let pong = outcome.frames.first { $0.type == .ping }
+            #expect(pong?.flags.contains(.ack) == true)
+            #expect(pong.map { Array($0.payload.readableBytesView) } == [1, 2, 3, 4, 5, 6, 7, 8])
+        }
+    }
+
+    @Test("oversized request headers get RESOURCE_EXHAUSTED and the connection survives")
+    func headerLimit() async throws {
+        var limits = ServerLimits()
+        limits.maxHeaderBytes = 512
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                var metadata = Metadata()
+                metadata.addString(String(repeating: "v", count: 2048), forKey: "x-big")
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await diagnostics.echo(.with { $0.payload = Data("x".utf8) }, metadata: metadata)
+                }
+                #expect(error?.code == .resourceExhausted)
+                let response = try await diagnostics.echo(.with { $0.payload = Data("ok".utf8) })
+                #expect(response.payload == Data("ok".utf8))
+            }
+        }
+    }
+
+    @Test("a call that sends more than maxInboundBytesPerStream gets RESOURCE_EXHAUSTED")
+    func inboundBytesLimit() async throws {
+        var limits = ServerLimits()
+        limits.maxInboundBytesPerStream = 1024
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await diagnostics.echo(.with { $0.payload = Data(repeating: 7, count: 4096) })
+                }
+                #expect(error?.code == .resourceExhausted)
+                let response = try await diagnostics.echo(.with { $0.payload = Data("ok".utf8) })
+                #expect(response.payload == Data("ok".utf8))
+            }
+        }
+    }
+}
