@@ -9,6 +9,9 @@ public final class ChildDaemon: Sendable {
     /// The daemon's name, e.g. "kmsd".
     public let name: String
     private let process: Process
+    /// Held open for the daemon's lifetime: when this process dies, the daemon reads end of file
+    /// on its standard input and shuts down (`--exit-with-parent`).
+    private let lifeline = Pipe()
     private final class State: Sendable {
         let mutex = Mutex<(address: String?, waiters: [CheckedContinuation<String, any Error>], exited: Int32?, buffer: String)>(
             (nil, [], nil, ""))
@@ -28,6 +31,7 @@ public final class ChildDaemon: Sendable {
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
+        process.standardInput = self.lifeline
         self.process = process
         let state = self.state
         output.fileHandleForReading.readabilityHandler = { handle in

@@ -5,6 +5,8 @@ import GRPCCore
 import KeylakeRPC
 import KeylakeTransport
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// Which daemon a process runs.
@@ -28,6 +30,9 @@ struct DaemonOptions: ParsableArguments {
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    @Flag(name: .long, help: .hidden)
+    var exitWithParent = false
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
@@ -49,7 +54,7 @@ enum DaemonRunner {
         do {
             configuration = try DaemonConfiguration.load(from: options.config)
         } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
         let transport = KeylakeServerTransport(
             configuration: .init(
@@ -61,8 +66,13 @@ enum DaemonRunner {
             print("\(kind.rawValue) ready on \(address)")
             fflush(nil)
         }
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: server)]
+        if options.exitWithParent {
+            services.append(.init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }
@@ -86,5 +96,23 @@ public struct DaemonCommand: AsyncParsableCommand {
     /// Entry point of a thin daemon executable: `kmsd --config FILE` runs `DaemonCommand kmsd --config FILE`.
     public static func main(as kind: DaemonKind) async {
         await Self.main([kind.rawValue] + CommandLine.arguments.dropFirst())
+    }
+}
+
+/// Shuts the daemon down gracefully when its standard input reaches end of file, which happens
+/// when the parent that started it (`keylake dev up`) dies, even by SIGKILL: no orphaned
+/// daemons holding the home's ports.
+struct ParentWatch: Service {
+    func run() async throws {
+        let stdin = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .takingOwnershipOfDescriptor(input: 0).get()
+        try await cancelWhenGracefulShutdown {
+            // A future's `get()` ignores cancellation: closing the pipe is what ends the wait.
+            try await withTaskCancellationHandler {
+                try await stdin.closeFuture.get()
+            } onCancel: {
+                stdin.close(promise: nil)
+            }
+        }
     }
 }

@@ -71,7 +71,8 @@ struct DevUpCommand: AsyncParsableCommand {
                 daemons.append(
                     try ChildDaemon(
                         name: kind.rawValue, executable: executable,
-                        arguments: ["daemon", kind.rawValue, "--config", home.configurationPath(kind)], echo: true))
+                        arguments: ["daemon", kind.rawValue, "--config", home.configurationPath(kind), "--exit-with-parent"],
+                        echo: true))
             }
             var addresses: [String] = []
             for daemon in daemons { addresses.append(try await daemon.waitUntilReady()) }

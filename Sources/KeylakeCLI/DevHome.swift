@@ -91,12 +91,24 @@ struct DevHome {
         path.hasPrefix(base + "/") ? String(path.dropFirst(base.count + 1)) : path
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it).
+    /// Lowest and highest port a home's daemons are given: below Linux's ephemeral range
+    /// (32768–60999), so an outgoing connection cannot be holding the port on a later start.
+    static let homePortRange = 20000...32767
+
+    /// A TCP port on 127.0.0.1 in ``homePortRange`` that was free a moment ago.
+    ///
+    /// - Throws: `CLIError` when 200 random tries found none.
     static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
+        for _ in 0..<200 {
+            let candidate = Int.random(in: Self.homePortRange)
+            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: candidate).wait()
+            {
+                try? channel.close().wait()
+                return candidate
+            }
+        }
+        throw CLIError("no free port found in \(Self.homePortRange) on 127.0.0.1")
     }
 }
 
