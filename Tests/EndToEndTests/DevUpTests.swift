@@ -56,6 +56,28 @@ struct DevUpTests {
         }
     }
 
+    @Test("when dev up is killed with SIGKILL its daemons shut down too, and the home starts again")
+    func killedParent() async throws {
+        try await withWorkspace { workspace in
+            let home = workspace.path("home")
+            let devUp = try await self.start(workspace, home: home)
+            let daemons = ProcessTable.children(of: devUp.pid)
+            #expect(daemons.count == 2)
+            _ = kill(devUp.pid, SIGKILL)
+            #expect(await devUp.waitForExit(timeout: .seconds(10)) != nil)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(15)
+            while clock.now < deadline, daemons.contains(where: ProcessTable.isAlive) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let survivors = daemons.filter(ProcessTable.isAlive)
+            #expect(survivors.isEmpty, "orphaned daemons: \(survivors.compactMap(ProcessTable.commandLine))")
+            // The ports are free again: a new dev up on the same home comes up.
+            let again = try await self.start(workspace, home: home)
+            try await self.stop(again, ports: [try configuredPort("\(home)/kmsd.json"), try configuredPort("\(home)/fhird.json")])
+        }
+    }
+
     /// Starts `keylake dev up --dir HOME` and waits for it to say both daemons are ready.
     private func start(_ workspace: Workspace, home: String) async throws -> Subprocess {
         let devUp = try workspace.startKeylake(["dev", "up", "--dir", home])
