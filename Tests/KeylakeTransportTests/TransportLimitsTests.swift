@@ -109,4 +109,25 @@ struct TransportLimitsTests {
             }
         }
     }
+
+    @Test("calls still running when the shutdown grace period ends are cancelled")
+    func gracePeriodExpiry() async throws {
+        var limits = ServerLimits()
+        limits.shutdownGracePeriod = .milliseconds(300)
+        let files = try pki.files("app")
+        let log = self.log
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, server in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                let slow = Task { try await diagnostics.echo(.with { $0.payload = Data("sleep:30000".utf8) }) }
+                #expect(await eventually { log.started == 1 })
+                server.beginGracefulShutdown()
+                let error = await #expect(throws: RPCError.self) { _ = try await slow.value }
+                #expect(error?.code == .unavailable)
+                #expect(await eventually { log.cancelled == 1 }, "the handler was not cancelled")
+            }
+        }
+        #expect(clock.now - started < .seconds(10), "shutdown waited for the slow call")
+    }
 }
