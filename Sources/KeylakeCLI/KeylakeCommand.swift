@@ -8,7 +8,8 @@ public struct KeylakeCommand: AsyncParsableCommand {
         commandName: "keylake",
         abstract: "Keylake: FHIR data encrypted at rest under keys its owner controls.",
         subcommands: [
-            DevCommand.self, HealthCommand.self, WhoAmICommand.self, BenchCommand.self, DaemonSubcommand.self,
+            DevCommand.self, KMSCommand.self, HealthCommand.self, WhoAmICommand.self, BenchCommand.self,
+            DaemonSubcommand.self,
         ])
 
     public init() {}
