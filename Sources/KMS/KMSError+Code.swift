@@ -23,6 +23,7 @@ extension KMSError {
             case internalFailure = "KMSInternalException"
             case dependencyTimeout = "DependencyTimeoutException"
             case unsupportedOperation = "UnsupportedOperationException"
+            case invalidMarker = "InvalidMarkerException"
         }
 
         private let wrapped: Wrapped
@@ -84,5 +85,7 @@ extension KMSError {
         public static let dependencyTimeout = Code(.dependencyTimeout)
         /// The operation is not supported for this key or by this service.
         public static let unsupportedOperation = Code(.unsupportedOperation)
+        /// A paging marker is not one this service handed out.
+        public static let invalidMarker = Code(.invalidMarker)
     }
 }

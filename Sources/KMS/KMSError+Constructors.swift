@@ -55,4 +55,14 @@ extension KMSError {
     ) -> KMSError {
         KMSError(code: .internalFailure, message: message, cause: cause, file: file, line: line)
     }
+
+    /// A `DependencyTimeoutException`, keeping the underlying error as ``cause``.
+    public static func dependencyTimeout(
+        _ message: String,
+        cause: (any Error)? = nil,
+        file: String = #fileID,
+        line: UInt = #line
+    ) -> KMSError {
+        KMSError(code: .dependencyTimeout, message: message, cause: cause, file: file, line: line)
+    }
 }

@@ -71,6 +71,43 @@ extension KeyStore {
                     """
             )
         }
+        migrator.registerMigration("v2: grant tokens, audit trail") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE grant_token (
+                        token_hash BLOB PRIMARY KEY NOT NULL,
+                        grant_id TEXT NOT NULL REFERENCES key_grant(id) ON DELETE CASCADE
+                    );
+                    CREATE INDEX grant_token_grant ON grant_token(grant_id);
+                    CREATE TABLE audit_event (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        event_id TEXT NOT NULL UNIQUE,
+                        event_time INTEGER NOT NULL,
+                        event_name TEXT NOT NULL,
+                        key_id TEXT,
+                        principal TEXT NOT NULL,
+                        owner_service TEXT,
+                        document TEXT NOT NULL,
+                        chain_hash BLOB NOT NULL,
+                        seal BLOB NOT NULL
+                    );
+                    CREATE INDEX audit_event_time ON audit_event(event_time);
+                    CREATE INDEX audit_event_key ON audit_event(key_id, sequence);
+                    CREATE INDEX audit_event_principal ON audit_event(principal, sequence);
+                    CREATE INDEX audit_event_name ON audit_event(event_name, sequence);
+                    CREATE TABLE audit_head (
+                        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                        sequence INTEGER NOT NULL,
+                        chain_hash BLOB NOT NULL,
+                        seal BLOB NOT NULL
+                    );
+                    CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+                    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -16,6 +16,7 @@ public final class KeyStore: Sendable {
     let wrapper: MaterialWrapper
     let clock: any WallClock
     let logger: Logger
+    let cache: DecodedKeyCache
 
     /// Where key ARNs say the keys live.
     public let identity: KeyServiceIdentity
@@ -46,6 +47,8 @@ public final class KeyStore: Sendable {
         configuration.prepareDatabase { db in
             // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Crypto-shredding: deleted material is overwritten, not left in free pages.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         self.database = try DatabasePool(path: path, configuration: configuration)
         self.wrapper = MaterialWrapper(rootKey: rootKey)
@@ -53,6 +56,7 @@ public final class KeyStore: Sendable {
         self.logger = logger
         self.identity = identity
         self.limits = limits
+        self.cache = DecodedKeyCache(capacity: limits.maximumCachedKeyVersions)
         try Self.migrator.migrate(self.database)
         try self.database.write { db in
             if let stored = try Data.fetchOne(

@@ -15,9 +15,14 @@ public struct RootKey: @unchecked Sendable, CustomStringConvertible {
     private static let wrappingKeyInfo = Array("keylake-kms root key: material wrapping v1".utf8)
     private static let checkKeyInfo = Array("keylake-kms root key: key check v1".utf8)
     private static let checkLabel = Array("keylake-kms key check value v1".utf8)
+    private static let auditSealKeyInfo = Array("keylake-kms root key: audit seal v1".utf8)
 
     /// The subkey that wraps key material.
     let wrappingKey: SymmetricKey
+
+    /// The subkey that seals the audit trail's chain hashes (HMAC-SHA256), so that someone who
+    /// can edit the database but has no root key cannot recompute a consistent chain.
+    let auditSealKey: SymmetricKey
 
     /// HMAC-SHA256 of a fixed label under a subkey: identifies the root key without revealing it.
     ///
@@ -40,6 +45,11 @@ public struct RootKey: @unchecked Sendable, CustomStringConvertible {
         self.wrappingKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: key,
             info: Self.wrappingKeyInfo,
+            outputByteCount: 32
+        )
+        self.auditSealKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key,
+            info: Self.auditSealKeyInfo,
             outputByteCount: 32
         )
         let checkKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Self.checkKeyInfo, outputByteCount: 32)

@@ -12,7 +12,7 @@ struct KMSErrorTests {
             "MalformedPolicyDocumentException", "ValidationException", "InvalidGrantTokenException",
             "InvalidGrantIdException", "AlreadyExistsException", "InvalidAliasNameException", "TagException",
             "LimitExceededException", "KMSInternalException", "DependencyTimeoutException",
-            "UnsupportedOperationException",
+            "UnsupportedOperationException", "InvalidMarkerException",
         ]
         #expect(Set(KMSError.Code.allCodes.map(\.exceptionName)) == Set(expected))
         #expect(KMSError.Code.allCodes.count == expected.count)
