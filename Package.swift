@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "KMS", "KeylakeProto", "KeylakeTransport", "KeylakeRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -119,7 +120,7 @@ let package = Package(
         .target(
             name: "KeylakeCLI",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMSServer", "DataServer",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMS", "KMSServer", "DataServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,6 +170,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DataStoreTests",
+            dependencies: [
+                "DataStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("../Fixtures/synthea-10")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

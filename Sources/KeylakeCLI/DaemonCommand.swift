@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import UnixSignals
 import GRPCCore
+import KMS
+import KMSServer
 import KeylakeRPC
 import KeylakeTransport
 import Logging
@@ -13,13 +15,64 @@ import ServiceLifecycle
 public enum DaemonKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case kmsd
     case fhird
+}
 
-    /// The daemon's own RPC services, beyond health and diagnostics.
-    func services() -> [any RegistrableRPCService] {
-        switch self {
-        case .kmsd: []
-        case .fhird: []
+/// What a daemon serves beyond health and diagnostics, and the background services it runs.
+struct DaemonParts {
+    var rpcServices: [any RegistrableRPCService] = []
+    var backgroundServices: [any Service] = []
+
+    /// Builds the daemon's parts from its configuration file.
+    ///
+    /// - Throws: `CLIError` naming the file or setting that is wrong.
+    static func make(_ kind: DaemonKind, configPath: String, configuration: DaemonConfiguration, logger: Logger) throws -> DaemonParts {
+        switch kind {
+        case .kmsd:
+            let section = try KMSDaemonFile.load(from: configPath)
+            guard let dataDirectory = configuration.dataDirectory else {
+                throw CLIError("\(configPath): kmsd needs a dataDirectory")
+            }
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let rootKey = try RootKey.load(from: section.rootKeyFile)
+                let identity = try KeyServiceIdentity(region: section.region, accountID: section.accountId)
+                let keys = try KeyService(
+                    path: "\(dataDirectory)/kms.sqlite", rootKey: rootKey,
+                    configuration: KeyServiceConfiguration(identity: identity, servicePrincipals: Set(section.servicePrincipals)),
+                    logger: logger)
+                let interval = section.maintenanceIntervalSeconds ?? KMSServerConfiguration.defaultMaintenanceInterval
+                return DaemonParts(
+                    rpcServices: [KeyManagementServiceHandler(keys: keys)],
+                    backgroundServices: [KeyMaintenanceService(keys: keys, interval: .seconds(interval), logger: logger)])
+            } catch let error as CLIError {
+                throw error
+            } catch {
+                throw CLIError("kmsd cannot start: \(error)")
+            }
+        case .fhird:
+            return DaemonParts()
         }
+    }
+}
+
+/// The `kms` section of kmsd's configuration file, read beside the common `DaemonConfiguration`.
+struct KMSDaemonFile: Codable {
+    var kms: KMSServerConfiguration
+
+    /// Reads the section, resolving `rootKeyFile` against the file's directory.
+    static func load(from path: String) throws -> KMSServerConfiguration {
+        let file: KMSDaemonFile
+        do {
+            file = try JSONDecoder().decode(KMSDaemonFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw CLIError("\(path): the \"kms\" section is missing or invalid: \(error)")
+        }
+        var section = file.kms
+        if !section.rootKeyFile.hasPrefix("/") {
+            section.rootKeyFile = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(section.rootKeyFile).path
+        }
+        return section
     }
 }
 
@@ -56,17 +109,26 @@ enum DaemonRunner {
         } catch {
             throw CLIError("\(error)")
         }
+        // Read the TLS files now, so a missing or unreadable file stops the daemon with its path
+        // before anything else is opened.
+        do {
+            _ = try configuration.tlsFiles.serverConfiguration()
+        } catch {
+            throw CLIError("\(error)")
+        }
         let transport = KeylakeServerTransport(
             configuration: .init(
                 host: configuration.listen.host, port: configuration.listen.port,
                 tls: configuration.tlsFiles, limits: configuration.serverLimits, logger: logger))
+        let parts = try DaemonParts.make(kind, configPath: options.config, configuration: configuration, logger: logger)
         let server = RPCServerService(
-            name: kind.rawValue, transport: transport, services: kind.services(), logger: logger
+            name: kind.rawValue, transport: transport, services: parts.rpcServices, logger: logger
         ) { address in
             print("\(kind.rawValue) ready on \(address)")
             fflush(nil)
         }
         var services = [ServiceGroupConfiguration.ServiceConfiguration(service: server)]
+        services += parts.backgroundServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         if options.exitWithParent {
             services.append(.init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup))
         }
@@ -93,9 +155,47 @@ public struct DaemonCommand: AsyncParsableCommand {
         try await DaemonRunner.run(self.kind, options: self.options)
     }
 
-    /// Entry point of a thin daemon executable: `kmsd --config FILE` runs `DaemonCommand kmsd --config FILE`.
+    /// Entry point of a thin daemon executable: `fhird --config FILE` runs `DaemonCommand fhird --config FILE`.
     public static func main(as kind: DaemonKind) async {
         await Self.main([kind.rawValue] + CommandLine.arguments.dropFirst())
+    }
+}
+
+/// The `kmsd` executable: `kmsd --config FILE` runs the daemon; `kmsd init --root-key FILE` makes
+/// a root key.
+public struct KMSDCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kmsd", abstract: "The Keylake key service.",
+        subcommands: [Run.self, Init.self], defaultSubcommand: Run.self)
+
+    public init() {}
+
+    /// Entry point of the `kmsd` executable.
+    public static func runFromCommandLine() async {
+        await Self.main()
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run kmsd in the foreground.")
+        @OptionGroup var options: DaemonOptions
+        func run() async throws {
+            try await DaemonRunner.run(.kmsd, options: self.options)
+        }
+    }
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init", abstract: "Create a root key file (32 random bytes, mode 0600); never overwrites one.")
+        @Option(name: .long, help: "Where to write the root key.")
+        var rootKey: String
+        func run() async throws {
+            do {
+                try RootKey.create(at: self.rootKey)
+            } catch {
+                throw CLIError("\(error)")
+            }
+            print("root key written to \(self.rootKey) (mode 0600); back it up: without it no key can be recovered")
+        }
     }
 }
 

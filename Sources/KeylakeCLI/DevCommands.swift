@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KMS
 import KeylakeDevPKI
 
 struct DevCommand: AsyncParsableCommand {
@@ -30,7 +31,12 @@ struct DevCertsCommand: AsyncParsableCommand {
         let pki = try DevPKI.create(
             in: self.out, account: self.account, extraPrincipals: self.principals,
             validity: .seconds(self.days * 24 * 3600))
+        let rootKey = "\(pki.directory)/kmsd-root.key"
+        if !FileManager.default.fileExists(atPath: rootKey) {
+            do { try RootKey.create(at: rootKey) } catch { throw CLIError("\(error)") }
+        }
         print("CA: \(pki.caCertificatePath)")
+        print("kmsd root key: \(rootKey) (0600)")
         for identity in pki.identities {
             print("\(identity.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(identity.principal)")
             print("           \(identity.certificatePath)  \(identity.privateKeyPath) (0600)")

@@ -1,4 +1,6 @@
 import Foundation
+import KMS
+import KMSServer
 import KeylakeDevPKI
 import KeylakeRPC
 import KeylakeTransport
@@ -23,6 +25,29 @@ struct DevHome {
 
     func configurationPath(_ kind: DaemonKind) -> String { "\(self.directory)/\(kind.rawValue).json" }
 
+    /// kmsd's root key (0600), made when the home is made.
+    var rootKeyPath: String { "\(self.directory)/kmsd-root.key" }
+
+    /// The key-service settings of a development home: the dev PKI's account, the data service as
+    /// the one registered service principal.
+    static func kmsSection() -> KMSServerConfiguration {
+        KMSServerConfiguration(
+            region: "us-east-1", accountId: DevPKI.defaultAccount, rootKeyFile: "kmsd-root.key",
+            servicePrincipals: [DevPKI.fhirdPrincipal])
+    }
+
+    /// Homes made before kmsd had a key store lack the `kms` section; add it, keeping the rest.
+    private func addKMSSectionIfMissing() throws {
+        let url = URL(fileURLWithPath: self.configurationPath(.kmsd))
+        guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw CLIError("\(url.path) is not a JSON object")
+        }
+        guard object["kms"] == nil else { return }
+        object["kms"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.kmsSection()))
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            .write(to: url, options: .atomic)
+    }
+
     /// Opens the home at `directory`, creating what is missing.
     static func openOrCreate(at directory: String, extraPrincipals: [String] = []) throws -> DevHome {
         let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -38,9 +63,13 @@ struct DevHome {
             pki = try DevPKI.create(in: pkiDirectory, extraPrincipals: extraPrincipals)
         }
         let home = DevHome(directory: directory, pki: pki)
+        if !FileManager.default.fileExists(atPath: home.rootKeyPath) {
+            try RootKey.create(at: home.rootKeyPath)
+        }
         for kind in DaemonKind.allCases where !FileManager.default.fileExists(atPath: home.configurationPath(kind)) {
             try home.writeConfiguration(kind)
         }
+        try home.addKMSSectionIfMissing()
         return home
     }
 

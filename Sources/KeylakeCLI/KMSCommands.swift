@@ -84,13 +84,22 @@ enum AWSJSON {
             for (key, inner) in dictionary {
                 let isDataMap = key.hasSuffix("encryption_context") || key.hasSuffix("_subset") || key.hasSuffix("_equals")
                     || key == "statuses"
-                result[dataKeys ? key : Self.convert(key)] = Self.pascalCase(inner, dataKeys: isDataMap)
+                var value = Self.pascalCase(inner, dataKeys: isDataMap)
+                // protobuf JSON writes 64-bit integers as strings; the AWS CLI prints numbers.
+                if !dataKeys, let text = value as? String, Self.numericKeys.contains(where: key.hasSuffix), let number = Int64(text) {
+                    value = number
+                }
+                if !dataKeys, key == "key_state", let text = value as? String { value = Self.keyStates[text] ?? text }
+                result[dataKeys ? key : Self.convert(key)] = value
             }
             return result
         }
         if let array = value as? [Any] { return array.map { Self.pascalCase($0) } }
         return value
     }
+
+    private static let numericKeys = ["_date", "_time", "events_checked", "first_bad_sequence"]
+    private static let keyStates = ["ENABLED": "Enabled", "DISABLED": "Disabled", "PENDING_DELETION": "PendingDeletion"]
 
     private static func convert(_ key: String) -> String {
         key.split(separator: "_").map { part -> String in

@@ -40,7 +40,7 @@ public struct DevIdentity: Sendable, Hashable {
 /// The standard identities are:
 /// - `kmsd`: principal `keylake:service:kmsd`, client and server, SANs `localhost`, `127.0.0.1`, `::1`;
 /// - `fhird`: principal `healthlake.amazonaws.com`, client and server, SANs `localhost`, `127.0.0.1`, `::1`;
-/// - `admin`: principal `arn:aws:iam::<account>:role/Admin`, client;
+/// - `admin`: principal `arn:aws:iam::<account>:root` (the account root), client;
 /// - `app`: principal `arn:aws:iam::<account>:role/HealthLakeFullAccessRole`, client.
 public struct DevPKI: Sendable, Hashable {
     /// The AWS account used in the standard identities' ARNs unless another is given.
@@ -86,9 +86,10 @@ public struct DevPKI: Sendable, Hashable {
     /// The ARN principal of the standard `admin` identity for `account`.
     ///
     /// - Parameter account: The AWS account number.
-    /// - Returns: `arn:aws:iam::<account>:role/Admin`.
+    /// - Returns: `arn:aws:iam::<account>:root`, the account root: the default key policy and kmsd's
+    ///   account policy let it administer keys, as in AWS.
     public static func adminPrincipal(account: String = defaultAccount) -> String {
-        "arn:aws:iam::\(account):role/Admin"
+        "arn:aws:iam::\(account):root"
     }
 
     /// The ARN principal of the standard `app` identity for `account`.

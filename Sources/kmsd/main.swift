@@ -1,3 +1,3 @@
 import KeylakeCLI
 
-await DaemonCommand.main(as: .kmsd)
+await KMSDCommand.runFromCommandLine()

@@ -30,7 +30,7 @@ struct DevPKITests {
         #expect(kmsd.certificatePath == directory + "/kmsd.pem")
         #expect(kmsd.privateKeyPath == directory + "/kmsd-key.pem")
         #expect(home.identity(named: "fhird")?.principal == "healthlake.amazonaws.com")
-        #expect(home.identity(named: "admin")?.principal == "arn:aws:iam::111122223333:role/Admin")
+        #expect(home.identity(named: "admin")?.principal == "arn:aws:iam::111122223333:root")
         #expect(home.identity(named: "app")?.principal == "arn:aws:iam::111122223333:role/HealthLakeFullAccessRole")
         #expect(home.identity(named: "nobody") == nil)
 
@@ -103,7 +103,7 @@ struct DevPKITests {
             #expect(Array(try #require(try leaf.extensions.extendedKeyUsage)) == [.clientAuth])
         }
         #expect(try uriNames(loadCertificate(home.requireIdentity(named: "admin").certificatePath)) == [
-            "arn:aws:iam::444455556666:role/Admin"
+            "arn:aws:iam::444455556666:root"
         ])
     }
 
@@ -149,10 +149,10 @@ struct DevPKITests {
             "arn:aws:iam::444455556666:role/Admin",  // collides with the standard admin
             "arn:aws:iam::111122223333:role/Data.Reader",
             "arn:aws:iam::444455556666:role/Data.Reader",  // same name, different account
-            "arn:aws:iam::111122223333:role/Admin",  // the standard admin principal itself: skipped
+            "arn:aws:iam::111122223333:root",  // the standard admin principal itself: skipped
             "arn:aws:sts::111122223333:assumed-role/Clinician/Session_1",
             "arn:aws:iam::111122223333:user/CA",  // would clash with ca.pem / ca-key.pem
-            "arn:aws:iam::111122223333:root",  // no "/": the segment after the final ":"
+            "arn:aws:iam::444455556666:root",  // no "/": the segment after the final ":"
             "keylake:service:Batch",
             "arn:aws:iam::111122223333:role/Data.Reader",  // repeated: skipped
         ]
@@ -164,7 +164,7 @@ struct DevPKITests {
             ("data-reader-2", "arn:aws:iam::444455556666:role/Data.Reader"),
             ("session-1", "arn:aws:sts::111122223333:assumed-role/Clinician/Session_1"),
             ("ca-2", "arn:aws:iam::111122223333:user/CA"),
-            ("root", "arn:aws:iam::111122223333:root"),
+            ("root", "arn:aws:iam::444455556666:root"),
             ("batch", "keylake:service:Batch"),
         ]
         #expect(home.identities.map(\.name) == Self.standardNames + expected.map(\.0))

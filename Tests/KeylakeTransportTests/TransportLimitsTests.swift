@@ -67,7 +67,9 @@ struct TransportLimitsTests {
             var buffer = ByteBuffer()
             FrameEncoder.encode(type: .ping, streamID: 0, payload: [1, 2, 3, 4, 5, 6, 7, 8], into: &buffer)
             bytes += Array(buffer.readableBytesView)
-            let outcome = try await RawTLSClient.exchange(port: port, files: try pki.files("app"), send: bytes, timeout: .milliseconds(500))
+            let outcome = try await RawTLSClient.exchange(
+                port: port, files: try pki.files("app"), send: bytes, timeout: .seconds(10),
+                until: { frames in frames.contains { $0.type == .ping } })
             let pong = outcome.frames.first { $0.type == .ping }
             #expect(pong?.flags.contains(.ack) == true)
             #expect(pong.map { Array($0.payload.readableBytesView) } == [1, 2, 3, 4, 5, 6, 7, 8])
@@ -129,5 +131,35 @@ struct TransportLimitsTests {
             }
         }
         #expect(clock.now - started < .seconds(10), "shutdown waited for the slow call")
+    }
+}
+
+@Suite("Client lifecycle", .timeLimit(.minutes(1)))
+struct ClientLifecycleTests {
+    struct Oops: Error {}
+
+    @Test("when the code using the client throws, the client shuts down instead of hanging")
+    func throwingBody() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let log = HandlerLog()
+        let files = try pki.files("app")
+        let clock = ContinuousClock()
+        try await withTestServer(pki: pki, services: [ScriptedDiagnostics(log: log)]) { port, _ in
+            let started = clock.now
+            await #expect(throws: RPCError.self) {
+                try await withTestClient(port: port, files: files) { diagnostics, _ in
+                    // The call's own error propagates out of the client's scope.
+                    _ = try await diagnostics.echo(.with { $0.payload = Data("fail:NotFoundException".utf8) })
+                }
+            }
+            await #expect(throws: Oops.self) {
+                try await withTestClient(port: port, files: files) { diagnostics, _ in
+                    _ = try await diagnostics.echo(.with { $0.payload = Data("ok".utf8) })
+                    throw Oops()
+                }
+            }
+            #expect(clock.now - started < .seconds(5))
+        }
     }
 }

@@ -80,7 +80,9 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
 
     public func connect() async throws {
         var attempt = 0
-        while !self.state.withLock({ $0.shutdownRequested }) {
+        // Runs until shutdown is requested or the task is cancelled (GRPCCore cancels it when the
+        // code using the client throws); every wait below ends on either.
+        while !self.state.withLock({ $0.shutdownRequested }), !Task.isCancelled {
             self.state.withLock { $0.connection = .connecting }
             do {
                 let connection = try await self.establish()
@@ -95,7 +97,12 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                     connection.beginGracefulShutdown()
                 }
                 // Wait until the connection takes no more calls; then make the next one.
-                try? await connection.unusable.get()
+                // A future's `get()` ignores cancellation, so cancellation closes the connection.
+                await withTaskCancellationHandler {
+                    try? await connection.unusable.get()
+                } onCancel: {
+                    connection.beginGracefulShutdown()
+                }
                 self.state.withLock { state in
                     if case .ready(let current) = state.connection, current === connection {
                         state.connection = .idle
@@ -232,7 +239,11 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
             ready.fail(RPCError(code: .unavailable, message: "no HELLO from the server within the connect timeout"))
         }
         do {
-            try await ready.futureResult.get()
+            try await withTaskCancellationHandler {
+                try await ready.futureResult.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
             timeout.cancel()
         } catch {
             timeout.cancel()

@@ -12,12 +12,21 @@ public struct PeerIdentity: ServerContext.TransportSpecific, Hashable {
     public var requestID: String
     /// W3C `traceparent`, if the client sent one.
     public var traceparent: String?
+    /// The client's IP address, for audit records.
+    public var remoteAddress: String?
+    /// The `agent` the client named in its HELLO, for audit records (not verified).
+    public var userAgent: String?
 
-    public init(principal: String, onBehalfOf: String? = nil, requestID: String, traceparent: String? = nil) {
+    public init(
+        principal: String, onBehalfOf: String? = nil, requestID: String, traceparent: String? = nil,
+        remoteAddress: String? = nil, userAgent: String? = nil
+    ) {
         self.principal = principal
         self.onBehalfOf = onBehalfOf
         self.requestID = requestID
         self.traceparent = traceparent
+        self.remoteAddress = remoteAddress
+        self.userAgent = userAgent
     }
 }
 

@@ -13,8 +13,9 @@ package struct ServerConnectionStateMachine {
     package enum Action: Equatable {
         /// Nothing to do.
         case none
-        /// The client's HELLO was accepted: answer with the server's HELLO.
-        case sendHello
+        /// The client's HELLO was accepted: answer with the server's HELLO. Carries the client's
+        /// self-declared agent string, for logs and audit.
+        case sendHello(agent: String)
         /// A new call: start its handler.
         case openStream(UInt32, Keylake_Transport_V1_RequestHeaders)
         /// Refuse a new call by ending its stream with this status at once.
@@ -177,7 +178,7 @@ package struct ServerConnectionStateMachine {
                     "client speaks protocol version \(hello.version); this server speaks version \(WireProtocol.version)"))
         }
         self.state = .active
-        return .sendHello
+        return .sendHello(agent: String(hello.agent.prefix(128)))
     }
 
     private mutating func receiveHeaders(_ frame: Frame) -> Action {

@@ -58,6 +58,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var principal: String?
+    private var userAgent: String?
+    private var remoteIP: String?
     private var remotePeer = "unknown"
     private var localPeer = "unknown"
     private var handshakeTimer: Scheduled<Void>?
@@ -78,6 +80,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.remotePeer = context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        self.remoteIP = context.channel.remoteAddress?.ipAddress
         self.localPeer = context.channel.localAddress.map { "\($0)" } ?? "unknown"
         self.logger[metadataKey: "peer"] = "\(self.remotePeer)"
         self.handshakeTimer = self.schedule(after: self.machine.limits.tlsHandshakeTimeout) { handler in
@@ -168,7 +171,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         switch action {
         case .none:
             break
-        case .sendHello:
+        case .sendHello(let agent):
+            self.userAgent = agent.isEmpty ? nil : agent
             self.helloTimer?.cancel()
             self.helloTimer = nil
             self.sendHello()
@@ -266,7 +270,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
                 principal: principal,
                 onBehalfOf: headers.onBehalfOf.isEmpty ? nil : headers.onBehalfOf,
                 requestID: requestID,
-                traceparent: headers.traceparent.isEmpty ? nil : headers.traceparent),
+                traceparent: headers.traceparent.isEmpty ? nil : headers.traceparent,
+                remoteAddress: self.remoteIP,
+                userAgent: self.userAgent),
             remotePeer: self.remotePeer,
             localPeer: self.localPeer,
             registerCancellation: { handle in

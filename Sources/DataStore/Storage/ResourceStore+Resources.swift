@@ -1,0 +1,189 @@
+import Foundation
+import GRDB
+
+extension ResourceStore {
+    /// The current version of a resource: its number, whether it is a deletion, and when.
+    public struct CurrentVersion: Hashable, Sendable {
+        /// The version number.
+        public let versionID: Int
+        /// Whether the current version is a deletion.
+        public let isDeleted: Bool
+        /// `meta.lastUpdated`, in milliseconds since 1970.
+        public let lastUpdated: Int64
+    }
+
+    /// The current version of a resource, or `nil` if it never existed.
+    public func currentVersion(datastoreID: String, resourceType: FHIRResourceType, resourceID: String) throws -> CurrentVersion? {
+        try self.database.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT version_id, deleted, last_updated FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
+                arguments: [datastoreID, resourceType.name, resourceID]
+            ).map { CurrentVersion(versionID: $0["version_id"], isDeleted: $0["deleted"], lastUpdated: $0["last_updated"]) }
+        }
+    }
+
+    /// Writes resource versions and their tokens, all or nothing, in one transaction.
+    ///
+    /// - Throws: ``DataStoreError`` `versionConflict` when a resource's current version is not
+    ///   `versionID - 1` (nothing is written), `datastoreNotActive` or `notFound` for the
+    ///   datastore, `invalidRequest` for a token of a parameter name that is empty.
+    public func commit(_ writes: [ResourceWrite]) throws {
+        try self.database.write { db in
+            var checked: Set<String> = []
+            for write in writes {
+                if checked.insert(write.datastoreID).inserted {
+                    try Self.requireStatus(db, id: write.datastoreID, in: [.active])
+                }
+                try Self.apply(write, db)
+            }
+        }
+    }
+
+    private static func apply(_ write: ResourceWrite, _ db: Database) throws {
+        let key: StatementArguments = [write.datastoreID, write.resourceType.name, write.resourceID]
+        let current = try Int.fetchOne(
+            db,
+            sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
+            arguments: key
+        )
+        guard (current ?? 0) == write.versionID - 1 else {
+            throw DataStoreError(
+                code: .versionConflict,
+                message: "\(write.resourceType.name)/\(write.resourceID) is at version \(current.map(String.init) ?? "none"), "
+                    + "so version \(write.versionID) cannot be written"
+            )
+        }
+        let deleted: Bool
+        let sealed: Data?
+        switch write.content {
+        case .sealed(let resource): (deleted, sealed) = (false, Data(resource.serialized()))
+        case .deleted: (deleted, sealed) = (true, nil)
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO resource_version (datastore_id, resource_type, resource_id, version_id, last_updated, deleted, sealed)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: key + [write.versionID, write.lastUpdated, deleted, sealed]
+        )
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO current_resource (datastore_id, resource_type, resource_id, version_id, deleted, last_updated)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: key + [write.versionID, deleted, write.lastUpdated]
+        )
+        try db.execute(sql: "DELETE FROM index_token WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?", arguments: key)
+        guard !deleted else { return }
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO index_token (datastore_id, resource_type, parameter, token, resource_id) VALUES (?, ?, ?, ?, ?)"
+        )
+        for token in write.tokens {
+            guard !token.parameter.isEmpty else {
+                throw DataStoreError(code: .invalidRequest, message: "an index token needs a parameter name")
+            }
+            try insert.execute(arguments: [write.datastoreID, write.resourceType.name, token.parameter, Data(token.bytes), write.resourceID])
+        }
+    }
+
+    /// One version of a resource, or its current version when `versionID` is `nil`.
+    ///
+    /// - Throws: ``DataStoreError`` `notFound` when the resource or version does not exist,
+    ///   `datastoreNotActive` unless the datastore is `ACTIVE`.
+    public func read(datastoreID: String, resourceType: FHIRResourceType, resourceID: String, versionID: Int? = nil) throws -> StoredVersion {
+        try self.database.read { db in
+            try Self.requireStatus(db, id: datastoreID, in: [.active])
+            let key: StatementArguments = [datastoreID, resourceType.name, resourceID]
+            let version: Int
+            if let versionID {
+                version = versionID
+            } else {
+                guard let current = try Int.fetchOne(
+                    db,
+                    sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
+                    arguments: key
+                ) else {
+                    throw DataStoreError(code: .notFound, message: "\(resourceType.name)/\(resourceID) not found")
+                }
+                version = current
+            }
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT resource_type, resource_id, version_id, last_updated, sealed FROM resource_version
+                    WHERE datastore_id = ? AND resource_type = ? AND resource_id = ? AND version_id = ?
+                    """,
+                arguments: key + [version]
+            ) else {
+                throw DataStoreError(code: .notFound, message: "\(resourceType.name)/\(resourceID) version \(version) not found")
+            }
+            return try Self.storedVersion(row)
+        }
+    }
+
+    /// Versions, newest first: of one resource (type and id), of one type, or of the whole
+    /// datastore; optionally only those updated at or after `since`.
+    ///
+    /// - Throws: ``DataStoreError`` `datastoreNotActive` unless the datastore is `ACTIVE`.
+    public func history(
+        datastoreID: String, resourceType: FHIRResourceType? = nil, resourceID: String? = nil, since: Int64? = nil, limit: Int = 100
+    ) throws -> [StoredVersion] {
+        try self.database.read { db in
+            try Self.requireStatus(db, id: datastoreID, in: [.active])
+            var conditions = ["datastore_id = ?"]
+            var arguments: StatementArguments = [datastoreID]
+            if let resourceType { conditions.append("resource_type = ?"); arguments += [resourceType.name] }
+            if let resourceID { conditions.append("resource_id = ?"); arguments += [resourceID] }
+            if let since { conditions.append("last_updated >= ?"); arguments += [since] }
+            arguments += [limit]
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT resource_type, resource_id, version_id, last_updated, sealed FROM resource_version
+                    WHERE \(conditions.joined(separator: " AND "))
+                    ORDER BY last_updated DESC, rowid DESC LIMIT ?
+                    """,
+                arguments: arguments
+            ).map(Self.storedVersion)
+        }
+    }
+
+    /// The ids of live (not deleted) resources of a type that match every clause (each clause:
+    /// any of its tokens), oldest update first, one page at a time.
+    ///
+    /// - Throws: ``DataStoreError`` `datastoreNotActive` unless the datastore is `ACTIVE`.
+    public func search(
+        datastoreID: String, resourceType: FHIRResourceType, clauses: [SearchClause], limit: Int = 100, offset: Int = 0
+    ) throws -> [String] {
+        guard clauses.allSatisfy({ !$0.tokens.isEmpty }) else { return [] }
+        return try self.database.read { db in
+            try Self.requireStatus(db, id: datastoreID, in: [.active])
+            var sql = "SELECT resource_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND deleted = 0"
+            var arguments: StatementArguments = [datastoreID, resourceType.name]
+            for clause in clauses {
+                let placeholders = Array(repeating: "?", count: clause.tokens.count).joined(separator: ", ")
+                sql += """
+                     AND resource_id IN (SELECT resource_id FROM index_token
+                        WHERE datastore_id = ? AND resource_type = ? AND parameter = ? AND token IN (\(placeholders)))
+                    """
+                arguments += [datastoreID, resourceType.name, clause.parameter.name]
+                for token in clause.tokens { arguments += [Data(token.bytes)] }
+            }
+            sql += " ORDER BY last_updated, resource_id LIMIT ? OFFSET ?"
+            arguments += [limit, offset]
+            return try String.fetchAll(db, sql: sql, arguments: arguments)
+        }
+    }
+
+    static func storedVersion(_ row: Row) throws -> StoredVersion {
+        let sealed: Data? = row["sealed"]
+        return StoredVersion(
+            resourceType: FHIRResourceType(row["resource_type"])!,
+            resourceID: row["resource_id"],
+            versionID: row["version_id"],
+            lastUpdated: row["last_updated"],
+            sealed: try sealed.map { try SealedResource(serialized: Array($0)) }
+        )
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The durable store of datastores, sealed resource versions and blind index tokens, on SQLite
+/// through GRDB.
+///
+/// WAL mode with `synchronous=FULL`: a committed write survives power loss. `secure_delete` is
+/// on, so deleted rows are overwritten rather than left in free pages. Nothing here is
+/// plaintext PHI: resources are stored sealed, search values as blind tokens. A resource
+/// version and its tokens are written in one transaction, so a failure leaves nothing
+/// half-written.
+public final class ResourceStore: Sendable {
+    let database: DatabasePool
+    let logger: Logger
+
+    /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
+    ///
+    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    public init(path: String, logger: Logger = Logger(label: "keylake.datastore.store")) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        self.database = try DatabasePool(path: path, configuration: configuration)
+        self.logger = logger
+        try Self.migrator.migrate(self.database)
+    }
+
+    /// Where the database lives: the main file; SQLite keeps `-wal` and `-shm` beside it.
+    public var path: String { self.database.path }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
