@@ -13,7 +13,7 @@ import Logging
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchRPCCommand.self])
+        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchRPCCommand.self, BenchKMSCommand.self])
 }
 
 /// `keylake bench rpc`: unary calls over the real transport (TLS 1.3, loopback) against the same
@@ -83,9 +83,11 @@ struct BenchRPCCommand: AsyncParsableCommand {
         // GRPCCore's own in-process transport: the same client and server machinery, no framing,
         // TLS or sockets. The gap to it is what the Keylake transport costs.
         let inProcess = InProcessTransport()
+        let inProcessClient = inProcess.client
         let grpcInProcess = try await Self.measureOverGRPC(
-            server: inProcess.server, clients: [inProcess.client], services: [diagnostics, health],
-            method: method, request: request, workers: self.concurrency, warmup: self.warmup, duration: self.duration)
+            server: inProcess.server, clients: { [inProcessClient] }, services: [diagnostics, health],
+            workers: self.concurrency, warmup: self.warmup, duration: self.duration,
+            call: Self.rpcCall(method: method, request: request))
 
         // Over the Keylake transport: TLS 1.3 on loopback.
         let transport = KeylakeServerTransport(
@@ -102,12 +104,11 @@ struct BenchRPCCommand: AsyncParsableCommand {
                         configuration: .init(host: "127.0.0.1", port: port, tls: clientFiles, logger: clientLogger))
                 }
             },
-            services: [diagnostics, health], method: method, request: request,
-            workers: self.concurrency, warmup: self.warmup, duration: self.duration)
+            services: [diagnostics, health],
+            workers: self.concurrency, warmup: self.warmup, duration: self.duration,
+            call: Self.rpcCall(method: method, request: request))
 
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first(where: { $0.hasPrefix("model name") })
-            .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        let cpu = Self.cpuName
         print("keylake bench rpc: method=\(method) payload=\(self.payload)B connections=\(connections) concurrency=\(concurrency) duration=\(duration)s warmup=\(warmup)s")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu)")
         print(Measurement.header)
@@ -119,13 +120,14 @@ struct BenchRPCCommand: AsyncParsableCommand {
         if overTransport.errors > 0 { throw CLIError("\(overTransport.errors) calls failed over the transport") }
     }
 
-    /// Serves `services` on `server`, runs clients on `clients`, and measures calls through them.
+    /// Serves `services` on `server`, runs clients on `clients`, and measures `call` through them
+    /// (worker `i` uses client `i % clients.count`).
     static func measureOverGRPC<Server: ServerTransport, Client: ClientTransport>(
         server serverTransport: Server,
         clients makeClients: @Sendable () async throws -> [Client],
         services: [any RegistrableRPCService],
-        method: String, request: Keylake_Diagnostics_V1_EchoRequest,
-        workers: Int, warmup: Double, duration: Double
+        workers: Int, warmup: Double, duration: Double,
+        call: @escaping @Sendable (GRPCClient<Client>) async throws -> Void
     ) async throws -> Measurement {
         let server = GRPCServer(transport: serverTransport, services: services)
         return try await withThrowingTaskGroup(of: Measurement?.self) { group in
@@ -141,12 +143,7 @@ struct BenchRPCCommand: AsyncParsableCommand {
                 }
             }
             let measurement = try await Self.measure(workers: workers, warmup: warmup, duration: duration) { worker in
-                let client = clients[worker % clients.count]
-                if method == "echo" {
-                    _ = try await Keylake_Diagnostics_V1_Diagnostics.Client(wrapping: client).echo(request)
-                } else {
-                    _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
-                }
+                try await call(clients[worker % clients.count])
             }
             clients.forEach { $0.beginGracefulShutdown() }
             server.beginGracefulShutdown()
@@ -155,15 +152,17 @@ struct BenchRPCCommand: AsyncParsableCommand {
         }
     }
 
-    static func measureOverGRPC<Server: ServerTransport, Client: ClientTransport>(
-        server: Server, clients: [Client], services: [any RegistrableRPCService],
-        method: String, request: Keylake_Diagnostics_V1_EchoRequest,
-        workers: Int, warmup: Double, duration: Double
-    ) async throws -> Measurement {
-        let ready = clients
-        return try await Self.measureOverGRPC(
-            server: server, clients: { ready }, services: services, method: method, request: request,
-            workers: workers, warmup: warmup, duration: duration)
+    /// The echo or health call the RPC benchmark makes.
+    static func rpcCall<Client: ClientTransport>(
+        method: String, request: Keylake_Diagnostics_V1_EchoRequest
+    ) -> @Sendable (GRPCClient<Client>) async throws -> Void {
+        { client in
+            if method == "echo" {
+                _ = try await Keylake_Diagnostics_V1_Diagnostics.Client(wrapping: client).echo(request)
+            } else {
+                _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
+            }
+        }
     }
 
     /// Runs `call` in `workers` loops; records latency after `warmup` for `duration` seconds.
@@ -199,6 +198,12 @@ struct BenchRPCCommand: AsyncParsableCommand {
             }
             return total
         }
+    }
+
+    static var cpuName: String {
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first(where: { $0.hasPrefix("model name") })
+            .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
     }
 
     struct Measurement: Sendable {
