@@ -187,6 +187,7 @@ let package = Package(
             dependencies: [
                 "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KeylakeCLI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -14,7 +14,7 @@ import Foundation
 /// Calls are registered under a local id when they start; they get a wire stream id only when
 /// their HEADERS frame is written, so ids on the wire always increase even when calls start
 /// concurrently.
-final class ClientConnectionHandler: ChannelInboundHandler {
+final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWriter {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
     typealias Continuation = PartBuffer<RPCResponsePart<TransportBytes>>
@@ -37,7 +37,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var keepaliveTimer: RepeatedTask?
     private var keepaliveDeadline: Scheduled<Void>?
     private var lastRead = NIODeadline.now()
-    private var flushScheduled = false
+    var flushScheduled = false
 
     /// - Parameters:
     ///   - ready: succeeds when the server's HELLO arrives; fails if the connection ends first.
@@ -268,22 +268,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func write(_ body: (inout ByteBuffer) -> Void) {
-        guard let context = self.context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        body(&buffer)
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
-        if !self.flushScheduled {
-            self.flushScheduled = true
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute { loopBound.value.flushIfNeeded() }
-        }
-    }
+    var writableContext: ChannelHandlerContext? { self.context }
 
-    private func flushIfNeeded() {
-        guard self.flushScheduled, let context = self.context else { return }
-        self.flushScheduled = false
-        context.flush()
+    private func write(_ body: (inout ByteBuffer) -> Void) {
+        self.writeFrames(body)
     }
 
     private static let dedicatedKeys: Set<String> = [

@@ -28,7 +28,7 @@ struct AcceptedStream: Sendable {
 ///
 /// It also owns the connection's timers (TLS handshake, HELLO, idle, shutdown grace) and takes
 /// the caller's principal from the verified client certificate once the handshake completes.
-final class ServerConnectionHandler: ChannelInboundHandler {
+final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWriter {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
@@ -66,7 +66,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private var helloTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
     private var graceTimer: Scheduled<Void>?
-    private var flushScheduled = false
+    var flushScheduled = false
     private var closing = false
 
     init(limits: ServerLimits, accept: AsyncStream<AcceptedStream>.Continuation, logger: Logger) {
@@ -410,30 +410,17 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     private func closeAfterFlush() {
         guard !self.closing, let context = self.context else { return }
+        self.flushIfNeeded()  // before `closing` is set: once closing, nothing more is written
         self.closing = true
-        self.flushIfNeeded()
         context.close(promise: nil)
     }
 
     // MARK: - Plumbing
 
-    private func write(_ body: (inout ByteBuffer) -> Void) {
-        guard let context = self.context, !self.closing else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        body(&buffer)
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
-        if !self.flushScheduled {
-            self.flushScheduled = true
-            // Writes queued in the same event-loop tick share one flush, and so one TLS record.
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute { loopBound.value.flushIfNeeded() }
-        }
-    }
+    var writableContext: ChannelHandlerContext? { self.closing ? nil : self.context }
 
-    private func flushIfNeeded() {
-        guard self.flushScheduled, let context = self.context else { return }
-        self.flushScheduled = false
-        context.flush()
+    private func write(_ body: (inout ByteBuffer) -> Void) {
+        self.writeFrames(body)
     }
 
     private func armIdleTimerIfIdle() {
