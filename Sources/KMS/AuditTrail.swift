@@ -40,30 +40,32 @@ public final class AuditTrail: Sendable {
     /// - Throws: Whatever the database throws; the caller must fail the request (fail closed).
     func append(_ db: Database, _ draft: AuditEventDraft) throws {
         let now = self.clock.now()
-        let document = self.document(for: draft, eventID: UUID().uuidString.lowercased(), time: now)
-        let head = try Row.fetchOne(db, sql: "SELECT sequence, chain_hash FROM audit_head WHERE id = 1")
+        let document = self.document(for: draft, eventID: SecureRandom.uuidString(), time: now)
+        let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT sequence, chain_hash FROM audit_head WHERE id = 1"))
         let previousSequence: Int64 = head?["sequence"] ?? 0
         let previousHash: [UInt8] = (head?["chain_hash"] as Data?).map(Array.init) ?? Self.genesisHash
         let sequence = previousSequence + 1
         let hash = Self.chainHash(previous: previousHash, document: document)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_event (sequence, event_id, event_time, event_name, key_id, principal, owner_service,
                     document, chain_hash, seal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 sequence, document.eventID, KeyStore.milliseconds(now), draft.eventName, draft.keyID?.description,
                 draft.principal, draft.ownerService, document.text, Data(hash),
                 Data(self.seal(Self.eventSealLabel, sequence: sequence, hash: hash)),
             ]
         )
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit_head (id, sequence, chain_hash, seal) VALUES (1, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, chain_hash = excluded.chain_hash,
                     seal = excluded.seal
-                """,
+                """
+        ).execute(
             arguments: [sequence, Data(hash), Data(self.seal(Self.headSealLabel, sequence: sequence, hash: hash))]
         )
     }

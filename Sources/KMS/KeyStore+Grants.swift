@@ -48,8 +48,7 @@ extension KeyStore {
     /// The grants of a key whose grantee is `principal`: the only ones that can authorise it.
     static func grants(_ db: Database, keyID: KeyID, grantee principal: String) throws -> [Grant] {
         try Row.fetchAll(
-            db,
-            sql: "SELECT * FROM key_grant WHERE key_id = ? AND grantee_principal = ?",
+            db.cachedStatement(sql: "SELECT * FROM key_grant WHERE key_id = ? AND grantee_principal = ?"),
             arguments: [keyID.description, principal]
         ).map(Self.grant(from:))
     }

@@ -73,8 +73,7 @@ extension KeyStore {
     /// The body of ``material(keyID:version:)``, inside the caller's transaction.
     func material(_ db: Database, keyID: KeyID, version: UInt32) throws -> KeyMaterial {
         let stored = try Data.fetchOne(
-            db,
-            sql: "SELECT wrapped FROM key_material WHERE key_id = ? AND version = ?",
+            db.cachedStatement(sql: "SELECT wrapped FROM key_material WHERE key_id = ? AND version = ?"),
             arguments: [keyID.description, Int64(version)]
         )
         guard let stored else {
@@ -146,7 +145,7 @@ extension KeyStore {
     }
 
     static func fetchKey(_ db: Database, _ keyID: KeyID) throws -> KeyMetadata {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM kms_key WHERE id = ?", arguments: [keyID.description]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM kms_key WHERE id = ?"), arguments: [keyID.description]) else {
             throw KMSError.notFound("key \(keyID) does not exist")
         }
         guard let kind = KeyKind(rawValue: row["kind"]), let state = KeyState(rawValue: row["state"]) else {

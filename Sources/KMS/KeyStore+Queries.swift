@@ -18,8 +18,7 @@ extension KeyStore {
     /// The key's policy, parsed.
     func policy(_ db: Database, keyID: KeyID) throws -> KeyPolicy {
         let document = try String.fetchOne(
-            db,
-            sql: "SELECT document FROM key_policy WHERE key_id = ? AND name = ?",
+            db.cachedStatement(sql: "SELECT document FROM key_policy WHERE key_id = ? AND name = ?"),
             arguments: [keyID.description, KeyPolicy.defaultName]
         )
         guard let document else { throw KMSError.notFound("key \(keyID) does not exist") }

@@ -18,3 +18,24 @@ enum SecureRandom {
         return result
     }
 }
+
+extension SecureRandom {
+    /// A random version-4 UUID in lower-case text, for event ids.
+    ///
+    /// Built from `getrandom` bytes rather than Foundation's `UUID()`, which on Linux opens a file
+    /// per call: this runs once per audited call, inside the single writer.
+    static func uuidString() -> String {
+        var bytes = Self.bytes(count: 16)
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(36)
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
