@@ -112,6 +112,7 @@ let package = Package(
             dependencies: [
                 "DataStore", "KeylakeProto", "KeylakeTransport", "KeylakeRPC",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -178,6 +179,19 @@ let package = Package(
                 "DataStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("../Fixtures/synthea-10")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DataServerTests",
+            dependencies: [
+                "DataServer", "DataStore", "KMS", "KMSServer", "KeylakeTransport", "KeylakeProto", "KeylakeDevPKI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("../Fixtures/synthea-10")],
             swiftSettings: swiftSettings

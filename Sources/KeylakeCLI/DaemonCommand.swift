@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataServer
 import Foundation
 import UnixSignals
 import GRPCCore
@@ -51,7 +52,35 @@ struct DaemonParts {
                 throw CLIError("kmsd cannot start: \(error)")
             }
         case .fhird:
-            return DaemonParts()
+            let section = try FHIRDaemonFile.load(from: configPath)
+            guard let dataDirectory = configuration.dataDirectory else {
+                throw CLIError("\(configPath): fhird needs a dataDirectory")
+            }
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let policy = try AccessPolicy.load(from: section.accessPolicyFile)
+                let clientFiles = section.client.map {
+                    TLSFiles(certificateChain: $0.certificate, privateKey: $0.privateKey, trustRoots: $0.trustRoots)
+                } ?? configuration.tlsFiles
+                let transport = try KeylakeClientTransport(
+                    configuration: .init(
+                        host: section.kmsd.host, port: section.kmsd.port, serverHostname: section.kmsd.serverHostname ?? "localhost",
+                        tls: clientFiles, logger: logger))
+                let client = GRPCClient(transport: transport)
+                let keyService = KeyServiceClient(
+                    wrapping: client,
+                    callTimeout: .milliseconds(section.kmsCallTimeoutMilliseconds ?? FHIRServerConfiguration.defaultKMSCallTimeoutMilliseconds))
+                let service = try FHIRService(
+                    databasePath: "\(dataDirectory)/fhir.sqlite", keyService: keyService, settings: section.settings, logger: logger)
+                return DaemonParts(
+                    rpcServices: [HealthLakeServiceHandler(service: service, policy: policy)],
+                    backgroundServices: [KeyServiceConnection(client: client)])
+            } catch let error as CLIError {
+                throw error
+            } catch {
+                throw CLIError("fhird cannot start: \(error)")
+            }
         }
     }
 }
@@ -127,8 +156,10 @@ enum DaemonRunner {
             print("\(kind.rawValue) ready on \(address)")
             fflush(nil)
         }
-        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: server)]
-        services += parts.backgroundServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        // A service group shuts down in reverse order: the server is last in the list so it drains
+        // its calls first, while the services those calls need (a kmsd client) are still running.
+        var services = parts.backgroundServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        services.append(ServiceGroupConfiguration.ServiceConfiguration(service: server))
         if options.exitWithParent {
             services.append(.init(service: ParentWatch(), successTerminationBehavior: .gracefullyShutdownGroup))
         }

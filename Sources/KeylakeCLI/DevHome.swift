@@ -1,3 +1,4 @@
+import DataServer
 import Foundation
 import KMS
 import KMSServer
@@ -48,6 +49,37 @@ struct DevHome {
             .write(to: url, options: .atomic)
     }
 
+    /// fhird's access policy in a development home: `admin` and `app` may do everything.
+    var accessPolicyPath: String { "\(self.directory)/fhird-access-policy.json" }
+
+    /// Homes made before fhird served FHIR lack the `fhir` section (kmsd's address from
+    /// kmsd.json, the home's `fhird` identity as client, the access policy); add it, keeping the
+    /// rest, and write the access policy file if it is missing.
+    private func addFHIRSectionIfMissing() throws {
+        if !FileManager.default.fileExists(atPath: self.accessPolicyPath) {
+            let policy = AccessPolicy.allowingEverything(to: [DevPKI.adminPrincipal(), DevPKI.appPrincipal()])
+            try policy.json().write(to: URL(fileURLWithPath: self.accessPolicyPath), options: .atomic)
+        }
+        let url = URL(fileURLWithPath: self.configurationPath(.fhird))
+        guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw CLIError("\(url.path) is not a JSON object")
+        }
+        guard object["fhir"] == nil else { return }
+        let kmsd = try self.configuration(.kmsd)
+        let identity = try self.pki.requireIdentity(named: DaemonKind.fhird.rawValue)
+        let section = FHIRServerConfiguration(
+            region: "us-east-1", accountId: DevPKI.defaultAccount, servicePrincipal: DevPKI.fhirdPrincipal,
+            kmsd: .init(host: kmsd.listen.host, port: kmsd.listen.port),
+            client: .init(
+                certificate: Self.relative(identity.certificatePath, to: self.directory),
+                privateKey: Self.relative(identity.privateKeyPath, to: self.directory),
+                trustRoots: Self.relative(self.pki.caCertificatePath, to: self.directory)),
+            accessPolicyFile: Self.relative(self.accessPolicyPath, to: self.directory))
+        object["fhir"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(section))
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            .write(to: url, options: .atomic)
+    }
+
     /// Opens the home at `directory`, creating what is missing.
     static func openOrCreate(at directory: String, extraPrincipals: [String] = []) throws -> DevHome {
         let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -70,6 +102,7 @@ struct DevHome {
             try home.writeConfiguration(kind)
         }
         try home.addKMSSectionIfMissing()
+        try home.addFHIRSectionIfMissing()
         return home
     }
 

@@ -1,0 +1,49 @@
+public import DataStore
+
+/// Settings of the FHIR data service; every value has a documented default.
+public struct FHIRServiceSettings: Sendable {
+    /// Region in datastore ARNs. Default `us-east-1`.
+    public var region: String
+    /// The account in datastore ARNs. Default `111122223333`.
+    public var accountID: String
+    /// The data service's own principal (its certificate's URI SAN): grantee and retiring
+    /// principal of customer-managed key grants. Default `healthlake.amazonaws.com`.
+    public var servicePrincipal: String
+    /// Search page size when the caller gives none. Default 100.
+    public var defaultPageSize: Int
+    /// The largest search or history page (`_count`). Default 100, as in HealthLake.
+    public var maximumPageSize: Int
+    /// The largest `ListFHIRDatastores` page. Default 500.
+    public var maximumListResults: Int
+    /// Resource size and nesting limits.
+    public var validationLimits: FHIRValidationLimits
+    /// Waiting period when a deleted datastore's service-owned key is scheduled for deletion.
+    /// Default 7 days (kmsd's minimum).
+    public var serviceKeyDeletionWindowDays: Int32
+
+    /// Creates settings; every argument has the documented default.
+    public init(
+        region: String = "us-east-1", accountID: String = "111122223333", servicePrincipal: String = "healthlake.amazonaws.com",
+        defaultPageSize: Int = 100, maximumPageSize: Int = 100, maximumListResults: Int = 500,
+        validationLimits: FHIRValidationLimits = FHIRValidationLimits(), serviceKeyDeletionWindowDays: Int32 = 7
+    ) {
+        self.region = region
+        self.accountID = accountID
+        self.servicePrincipal = servicePrincipal
+        self.defaultPageSize = defaultPageSize
+        self.maximumPageSize = maximumPageSize
+        self.maximumListResults = maximumListResults
+        self.validationLimits = validationLimits
+        self.serviceKeyDeletionWindowDays = serviceKeyDeletionWindowDays
+    }
+
+    /// `arn:aws:healthlake:REGION:ACCOUNT:datastore/fhir/ID`.
+    public func datastoreARN(_ id: String) -> String {
+        "arn:aws:healthlake:\(self.region):\(self.accountID):datastore/fhir/\(id)"
+    }
+
+    /// Where a datastore's FHIR calls go.
+    public func datastoreEndpoint(_ id: String) -> String {
+        "keylake://fhird/datastore/\(id)/r4/"
+    }
+}
