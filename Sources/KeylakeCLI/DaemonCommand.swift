@@ -63,10 +63,13 @@ struct DaemonParts {
                 let clientFiles = section.client.map {
                     TLSFiles(certificateChain: $0.certificate, privateKey: $0.privateKey, trustRoots: $0.trustRoots)
                 } ?? configuration.tlsFiles
+                // kmsd may start after fhird or restart: calls wait for it, bounded by their deadline.
+                var linkSettings = ClientSettings()
+                linkSettings.waitForReady = true
                 let transport = try KeylakeClientTransport(
                     configuration: .init(
                         host: section.kmsd.host, port: section.kmsd.port, serverHostname: section.kmsd.serverHostname ?? "localhost",
-                        tls: clientFiles, logger: logger))
+                        tls: clientFiles, settings: linkSettings, logger: logger))
                 let client = GRPCClient(transport: transport)
                 let keyService = KeyServiceClient(
                     wrapping: client,

@@ -73,15 +73,16 @@ struct DevUpCommand: AsyncParsableCommand {
 
         var daemons: [ChildDaemon] = []
         do {
-            for kind in DaemonKind.allCases {
-                daemons.append(
-                    try ChildDaemon(
-                        name: kind.rawValue, executable: executable,
-                        arguments: ["daemon", kind.rawValue, "--config", home.configurationPath(kind), "--exit-with-parent"],
-                        echo: true))
-            }
+            // kmsd first: fhird's first calls need it.
             var addresses: [String] = []
-            for daemon in daemons { addresses.append(try await daemon.waitUntilReady()) }
+            for kind in DaemonKind.allCases {
+                let daemon = try ChildDaemon(
+                    name: kind.rawValue, executable: executable,
+                    arguments: ["daemon", kind.rawValue, "--config", home.configurationPath(kind), "--exit-with-parent"],
+                    echo: true)
+                daemons.append(daemon)
+                addresses.append(try await daemon.waitUntilReady())
+            }
             print("""
 
                 Keylake is running (home: \(home.directory))

@@ -8,7 +8,7 @@ public struct KeylakeCommand: AsyncParsableCommand {
         commandName: "keylake",
         abstract: "Keylake: FHIR data encrypted at rest under keys its owner controls.",
         subcommands: [
-            DevCommand.self, KMSCommand.self, AuditCommand.self, HealthCommand.self, WhoAmICommand.self, BenchCommand.self,
+            DevCommand.self, DemoCommand.self, KMSCommand.self, AuditCommand.self, HealthCommand.self, WhoAmICommand.self, BenchCommand.self,
             DaemonSubcommand.self,
         ])
 

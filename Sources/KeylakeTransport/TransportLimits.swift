@@ -45,6 +45,10 @@ public struct ClientSettings: Sendable, Hashable {
     public var backoffMax: Duration = .seconds(10)
     /// Random spread applied to each delay, as a fraction (0.2 = ±20 %).
     public var backoffJitter: Double = 0.2
+    /// While the target cannot be reached, calls wait for the next successful connection (up to
+    /// their deadline) instead of failing at once with `UNAVAILABLE` — gRPC's "wait for ready".
+    /// Right for a daemon's link to another daemon that may start later or restart.
+    public var waitForReady: Bool = false
 
     /// The documented defaults.
     public init() {}

@@ -162,4 +162,28 @@ struct ClientLifecycleTests {
             #expect(clock.now - started < .seconds(5))
         }
     }
+
+    @Test("with waitForReady, a call made before the server is up waits for it instead of failing")
+    func waitForReady() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let log = HandlerLog()
+        let services: [any RegistrableRPCService] = [ScriptedDiagnostics(log: log)]
+        let files = try pki.files("app")
+        let port = try await withTestServer(pki: pki, services: services) { port, _ in port }
+        var settings = ClientSettings()
+        settings.waitForReady = true
+        settings.backoffInitial = .milliseconds(50)
+        settings.backoffMax = .milliseconds(200)
+        try await withTestClient(port: port, files: files, settings: settings) { diagnostics, _ in
+            let early = Task {
+                try await diagnostics.echo(.with { $0.payload = Data("early".utf8) }, options: .timeout(.seconds(20)))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            try await withTestServer(pki: pki, port: port, services: services) { _, _ in
+                let response = try await early.value
+                #expect(response.payload == Data("early".utf8))
+            }
+        }
+    }
 }

@@ -112,8 +112,11 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                 attempt += 1
                 let message = "cannot connect to \(self.configuration.host):\(self.configuration.port): \(error)"
                 self.configuration.logger.debug("connection attempt failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                let waitForReady = self.configuration.settings.waitForReady
                 let waiters = self.state.withLock { state -> [CheckedContinuation<ClientConnection, any Error>] in
                     state.connection = .backingOff(lastError: message)
+                    // Waiting callers keep waiting for the next attempt; their deadlines bound them.
+                    if waitForReady { return [] }
                     defer { state.waiters.removeAll() }
                     return Array(state.waiters.values)
                 }
@@ -184,7 +187,14 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                     case .ready(let connection):
                         return .use(connection)
                     case .backingOff(let lastError):
-                        return .fail(RPCError(code: .unavailable, message: lastError))
+                        if !self.configuration.settings.waitForReady {
+                            return .fail(RPCError(code: .unavailable, message: lastError))
+                        }
+                        if Task.isCancelled {
+                            return .fail(RPCError(code: .cancelled, message: "call cancelled while waiting for a connection"))
+                        }
+                        state.waiters[waiterID] = continuation
+                        return .wait
                     case .shutDown:
                         return .fail(RPCError(code: .unavailable, message: "client is shut down"))
                     case .idle, .connecting:
