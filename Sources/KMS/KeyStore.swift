@@ -51,6 +51,11 @@ public final class KeyStore: Sendable {
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         self.database = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool's WAL set-up sets `synchronous = NORMAL` on the writer after
+        // `prepareDatabase`; the writer is the connection that commits, so set FULL again on it.
+        try self.database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         self.wrapper = MaterialWrapper(rootKey: rootKey)
         self.clock = clock
         self.logger = logger

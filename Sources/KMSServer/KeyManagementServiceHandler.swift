@@ -34,10 +34,16 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
 
     public func createKey(request: Keylake_Kms_V1_CreateKeyRequest, context: ServerContext) async throws -> Keylake_Kms_V1_CreateKeyResponse {
         guard request.keySpec.isEmpty || request.keySpec == "SYMMETRIC_DEFAULT" else {
-            throw KMSError(code: .unsupportedOperation, message: "KeySpec \(request.keySpec) is not supported; only SYMMETRIC_DEFAULT")
+            try await self.keys.refuse(
+                .createKey,
+                KMSError(code: .unsupportedOperation, message: "KeySpec \(request.keySpec.prefix(64)) is not supported; only SYMMETRIC_DEFAULT"),
+                caller: try self.caller(context))
         }
         guard request.keyUsage.isEmpty || request.keyUsage == "ENCRYPT_DECRYPT" else {
-            throw KMSError(code: .unsupportedOperation, message: "KeyUsage \(request.keyUsage) is not supported; only ENCRYPT_DECRYPT")
+            try await self.keys.refuse(
+                .createKey,
+                KMSError(code: .unsupportedOperation, message: "KeyUsage \(request.keyUsage.prefix(64)) is not supported; only ENCRYPT_DECRYPT"),
+                caller: try self.caller(context))
         }
         let metadata = try await self.keys.createKey(
             CreateKeyRequest(
@@ -285,7 +291,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
         request: Keylake_Kms_V1_GenerateDataKeyRequest, context: ServerContext
     ) async throws -> Keylake_Kms_V1_GenerateDataKeyResponse {
         let result = try await self.keys.generateDataKey(
-            keyID: request.keyID, keySpec: try Self.keySpec(request.keySpec),
+            keyID: request.keyID, keySpec: try await self.keySpec(request.keySpec, .generateDataKey, context),
             numberOfBytes: request.numberOfBytes == 0 ? nil : Int(request.numberOfBytes),
             encryptionContext: request.encryptionContext, grantTokens: request.grantTokens, caller: try self.caller(context))
         return .with {
@@ -299,7 +305,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
         request: Keylake_Kms_V1_GenerateDataKeyRequest, context: ServerContext
     ) async throws -> Keylake_Kms_V1_GenerateDataKeyWithoutPlaintextResponse {
         let result = try await self.keys.generateDataKeyWithoutPlaintext(
-            keyID: request.keyID, keySpec: try Self.keySpec(request.keySpec),
+            keyID: request.keyID, keySpec: try await self.keySpec(request.keySpec, .generateDataKeyWithoutPlaintext, context),
             numberOfBytes: request.numberOfBytes == 0 ? nil : Int(request.numberOfBytes),
             encryptionContext: request.encryptionContext, grantTokens: request.grantTokens, caller: try self.caller(context))
         return .with {
@@ -365,6 +371,33 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
     // MARK: - Audit
 
     public func lookupEvents(request: Keylake_Kms_V1_LookupEventsRequest, context: ServerContext) async throws -> Keylake_Kms_V1_LookupEventsResponse {
+        let filter: AuditLookupFilter
+        do {
+            filter = try Self.filter(request)
+        } catch let error as KMSError {
+            try await self.keys.refuse(.lookupEvents, error, caller: try self.caller(context))
+        }
+        let page = try await self.keys.lookupEvents(
+            filter, maxResults: Self.limit(request.maxResults), nextToken: Self.optional(request.nextToken),
+            caller: try self.caller(context))
+        return .with { response in
+            response.events = page.events.map { event in
+                .with {
+                    $0.eventID = event.eventID
+                    $0.eventName = event.eventName
+                    $0.eventTime = Self.seconds(event.eventTime)
+                    $0.username = event.principal
+                    $0.cloudTrailEvent = event.document
+                }
+            }
+            response.nextToken = page.nextToken ?? ""
+        }
+    }
+
+    /// The lookup filter of a request.
+    ///
+    /// - Throws: `ValidationException` for an unsupported attribute or a resource that is no key.
+    static func filter(_ request: Keylake_Kms_V1_LookupEventsRequest) throws -> AuditLookupFilter {
         var filter = AuditLookupFilter()
         for attribute in request.lookupAttributes {
             switch attribute.attributeKey {
@@ -385,21 +418,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
         }
         if request.startTime > 0 { filter.startTime = Date(timeIntervalSince1970: TimeInterval(request.startTime)) }
         if request.endTime > 0 { filter.endTime = Date(timeIntervalSince1970: TimeInterval(request.endTime)) }
-        let page = try await self.keys.lookupEvents(
-            filter, maxResults: Self.limit(request.maxResults), nextToken: Self.optional(request.nextToken),
-            caller: try self.caller(context))
-        return .with { response in
-            response.events = page.events.map { event in
-                .with {
-                    $0.eventID = event.eventID
-                    $0.eventName = event.eventName
-                    $0.eventTime = Self.seconds(event.eventTime)
-                    $0.username = event.principal
-                    $0.cloudTrailEvent = event.document
-                }
-            }
-            response.nextToken = page.nextToken ?? ""
-        }
+        return filter
     }
 
     /// Verifies the whole trail. The same authorization as LookupEvents applies (an audit read).
@@ -482,10 +501,12 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
             encryptionContextEquals: constraints.encryptionContextEquals.isEmpty ? nil : constraints.encryptionContextEquals)
     }
 
-    static func keySpec(_ text: String) throws -> DataKeySpec? {
+    /// The data-key spec of a request; an unknown one is refused and audited.
+    private func keySpec(_ text: String, _ operation: KMSOperation, _ context: ServerContext) async throws -> DataKeySpec? {
         guard !text.isEmpty else { return nil }
         guard let spec = DataKeySpec(rawValue: text) else {
-            throw KMSError(code: .validation, message: "KeySpec must be AES_256 or AES_128")
+            try await self.keys.refuse(
+                operation, KMSError(code: .validation, message: "KeySpec must be AES_256 or AES_128"), caller: try self.caller(context))
         }
         return spec
     }

@@ -27,6 +27,11 @@ struct KeyStoreTests {
             }
             #expect(journal == "wal")
             #expect(synchronous == 2)  // FULL
+            // The writer commits: it is the connection whose setting makes commits durable.
+            let writerSynchronous = try store.database.writeWithoutTransaction { db in
+                try Int.fetchOne(db, sql: "PRAGMA synchronous")!
+            }
+            #expect(writerSynchronous == 2)
         }
     }
 

@@ -25,6 +25,11 @@ public final class ResourceStore: Sendable {
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         self.database = try DatabasePool(path: path, configuration: configuration)
+        // DatabasePool's WAL set-up sets `synchronous = NORMAL` on the writer after
+        // `prepareDatabase`; the writer is the connection that commits, so set FULL again on it.
+        try self.database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         self.logger = logger
         try Self.migrator.migrate(self.database)
     }

@@ -16,6 +16,9 @@ struct ResourceStoreTests {
         defer { fixture.remove() }
         #expect(try fixture.store.string("PRAGMA journal_mode") == "wal")
         #expect(try fixture.store.integer("PRAGMA synchronous") == 2)
+        // The writer commits: it is the connection whose setting makes commits durable.
+        let writerSynchronous = try await fixture.store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
+        #expect(writerSynchronous == 2)
         #expect(try fixture.store.integer("SELECT COUNT(*) FROM grdb_migrations") == 1)
     }
 
