@@ -56,7 +56,7 @@ struct KeepaliveTests {
                 }
                 #expect(error?.code == .unavailable)
             }
-            #expect(clock.now - started < .seconds(5))
+            #expect(clock.now - started < .seconds(15))
             group.cancelAll()
         }
     }

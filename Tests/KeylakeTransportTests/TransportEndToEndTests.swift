@@ -144,12 +144,14 @@ struct TransportEndToEndTests {
         let log = self.log
         try await withTestServer(pki: pki, services: services) { port, _ in
             try await withTestClient(port: port, files: files) { diagnostics, _ in
-                // The deadline leaves the server time to start the work even on a loaded machine.
-                let error = await #expect(throws: RPCError.self) {
-                    _ = try await diagnostics.echo(self.echo("sleep:10000"), options: .timeout(.milliseconds(1500)))
+                // The deadline leaves the server time to start the work even on a loaded machine;
+                // the work itself would take a minute.
+                let call = Task {
+                    try await diagnostics.echo(self.echo("sleep:60000"), options: .timeout(.seconds(5)))
                 }
+                #expect(await eventually(timeout: .seconds(20)) { log.started == 1 }, "the handler never started")
+                let error = await #expect(throws: RPCError.self) { _ = try await call.value }
                 #expect(error?.code == .deadlineExceeded)
-                #expect(log.started == 1, "the handler never started")
                 #expect(
                     await eventually { log.cancelled == 1 },
                     "the server handler was not cancelled (started \(log.started), cancelled \(log.cancelled))")
@@ -202,10 +204,10 @@ struct TransportEndToEndTests {
         var limits = ServerLimits()
         limits.helloTimeout = .milliseconds(300)
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
-            let outcome = try await RawTLSClient.exchange(port: port, files: try pki.files("app"), send: [], timeout: .seconds(5))
+            let outcome = try await RawTLSClient.exchange(port: port, files: try pki.files("app"), send: [], timeout: .seconds(15))
             #expect(outcome.closedByServer)
             #expect(outcome.goAway?.code == .helloTimeout)
-            #expect(outcome.elapsed < .seconds(3))
+            #expect(outcome.elapsed < .seconds(8))
         }
     }
 
@@ -268,14 +270,18 @@ struct TransportEndToEndTests {
         let log = self.log
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
             try await withTestClient(port: port, files: files) { diagnostics, _ in
-                async let first = diagnostics.echo(self.echo("sleep:600"))
-                async let second = diagnostics.echo(self.echo("sleep:600"))
-                #expect(await eventually { log.started == 2 })
+                // Two calls that stay open until cancelled, however slow the machine is.
+                let first = Task { try await diagnostics.echo(self.echo("sleep:60000")) }
+                let second = Task { try await diagnostics.echo(self.echo("sleep:60000")) }
+                #expect(await eventually(timeout: .seconds(20)) { log.started == 2 })
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await diagnostics.echo(self.echo("third"))
                 }
                 #expect(error?.code == .resourceExhausted)
-                _ = try await (first, second)
+                first.cancel()
+                second.cancel()
+                _ = await (first.result, second.result)
+                #expect(await eventually(timeout: .seconds(20)) { log.cancelled == 2 })
             }
         }
     }

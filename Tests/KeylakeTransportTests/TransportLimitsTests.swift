@@ -24,9 +24,9 @@ struct TransportLimitsTests {
         var limits = ServerLimits()
         limits.tlsHandshakeTimeout = .milliseconds(300)
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
-            let elapsed = try await RawTCPClient.timeUntilClosed(port: port, timeout: .seconds(5))
+            let elapsed = try await RawTCPClient.timeUntilClosed(port: port, timeout: .seconds(15))
             #expect(elapsed != nil, "the silent TCP peer was never disconnected")
-            #expect((elapsed ?? .seconds(99)) < .seconds(3))
+            #expect((elapsed ?? .seconds(99)) < .seconds(8))
         }
     }
 
@@ -36,7 +36,7 @@ struct TransportLimitsTests {
         limits.idleTimeout = .milliseconds(300)
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
             let outcome = try await RawTLSClient.exchange(
-                port: port, files: try pki.files("app"), send: RawTLSClient.hello(), timeout: .seconds(5))
+                port: port, files: try pki.files("app"), send: RawTLSClient.hello(), timeout: .seconds(15))
             #expect(outcome.frames.first?.type == .hello)
             #expect(outcome.goAway?.code == .idleTimeout)
             #expect(outcome.closedByServer)
@@ -51,7 +51,7 @@ struct TransportLimitsTests {
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
             try await withTestClient(port: port, files: files) { diagnostics, _ in
                 _ = try await diagnostics.echo(.with { $0.payload = Data("first".utf8) })
-                let outcome = try await RawTLSClient.exchange(port: port, files: files, send: RawTLSClient.hello(), timeout: .seconds(5))
+                let outcome = try await RawTLSClient.exchange(port: port, files: files, send: RawTLSClient.hello(), timeout: .seconds(15))
                 #expect(outcome.closedByServer)
                 #expect(outcome.frames.isEmpty, "the refused connection must get no HELLO")
                 let response = try await diagnostics.echo(.with { $0.payload = Data("still".utf8) })
@@ -130,7 +130,7 @@ struct TransportLimitsTests {
                 #expect(await eventually { log.cancelled == 1 }, "the handler was not cancelled")
             }
         }
-        #expect(clock.now - started < .seconds(10), "shutdown waited for the slow call")
+        #expect(clock.now - started < .seconds(25), "shutdown waited for the slow call")
     }
 }
 
@@ -159,7 +159,7 @@ struct ClientLifecycleTests {
                     throw Oops()
                 }
             }
-            #expect(clock.now - started < .seconds(5))
+            #expect(clock.now - started < .seconds(15))
         }
     }
 
