@@ -38,14 +38,20 @@ public struct AuditLookupFilter: Hashable, Sendable {
     public var startTime: Date?
     /// Only events before this time.
     public var endTime: Date?
+    /// Only the event with this id.
+    public var eventID: String?
 
     /// Creates a filter; `nil` fields do not filter.
-    public init(eventName: String? = nil, keyID: KeyID? = nil, principal: String? = nil, startTime: Date? = nil, endTime: Date? = nil) {
+    public init(
+        eventName: String? = nil, keyID: KeyID? = nil, principal: String? = nil, startTime: Date? = nil, endTime: Date? = nil,
+        eventID: String? = nil
+    ) {
         self.eventName = eventName
         self.keyID = keyID
         self.principal = principal
         self.startTime = startTime
         self.endTime = endTime
+        self.eventID = eventID
     }
 }
 

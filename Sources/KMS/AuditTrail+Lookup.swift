@@ -63,6 +63,10 @@ extension AuditTrail {
             conditions.append("key_id = ?")
             arguments += [keyID.description]
         }
+        if let eventID = filter.eventID {
+            conditions.append("event_id = ?")
+            arguments += [eventID]
+        }
         if let principal = filter.principal {
             conditions.append("principal = ?")
             arguments += [principal]

@@ -403,6 +403,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
             switch attribute.attributeKey {
             case "EventName": filter.eventName = attribute.attributeValue
             case "Username": filter.principal = attribute.attributeValue
+            case "EventId": filter.eventID = attribute.attributeValue
             case "ResourceName":
                 let value = attribute.attributeValue
                 let id = value.split(separator: "/").last.map(String.init) ?? value
@@ -413,7 +414,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
             default:
                 throw KMSError(
                     code: .validation,
-                    message: "unsupported lookup attribute \"\(attribute.attributeKey)\"; use EventName, ResourceName or Username")
+                    message: "unsupported lookup attribute \"\(attribute.attributeKey.prefix(64))\"; use EventName, ResourceName, Username or EventId")
             }
         }
         if request.startTime > 0 { filter.startTime = Date(timeIntervalSince1970: TimeInterval(request.startTime)) }

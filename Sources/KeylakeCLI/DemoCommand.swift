@@ -78,20 +78,19 @@ struct Demo {
         self.currentStep = 1
         DemoOutput.step(1, "Create a home and start kmsd and fhird as separate processes")
         let home: DevHome
+        let isNewHome = !DevHome.exists(at: directory)
         do {
             home = try DevHome.openOrCreate(at: directory)
         } catch {
             throw DemoFailure("cannot create the home at \(directory): \(error)")
         }
         DemoOutput.line("home: \(home.directory) (dev PKI, kmsd root key, configuration, SQLite stores)")
-        // kmsd first: fhird connects to it, and a refused first connection would make its early calls fail.
-        for kind in [DaemonKind.kmsd, .fhird] {
-            let daemon = try ChildDaemon(
-                name: kind.rawValue, executable: ChildDaemon.currentExecutable,
-                arguments: ["daemon", kind.rawValue, "--config", home.configurationPath(kind), "--exit-with-parent", "--log-level", "error"],
-                echo: false)
-            self.daemons.append(daemon)
-            let address = try await daemon.waitUntilReady(timeout: .seconds(30))
+        // kmsd first: fhird connects to it.
+        let started = try await home.startDaemons(
+            executable: ChildDaemon.currentExecutable, extraArguments: ["--log-level", "error"], echo: false,
+            choosePortsAgain: isNewHome)
+        self.daemons = started.daemons
+        for (daemon, address) in zip(started.daemons, started.addresses) {
             DemoOutput.line("\(daemon.name) (pid \(daemon.pid)) ready on \(address), mTLS 1.3")
         }
         DemoOutput.proves("the key service and the data service run as separate processes, each with its own certificate")

@@ -57,6 +57,7 @@ struct DevUpCommand: AsyncParsableCommand {
     var principals: [String] = []
 
     func run() async throws {
+        let isNewHome = !DevHome.exists(at: self.dir)
         let home = try DevHome.openOrCreate(at: self.dir, extraPrincipals: self.principals)
         let executable = ChildDaemon.currentExecutable
         // Signals are handled here, not by the default action, so both daemons are stopped.
@@ -73,16 +74,9 @@ struct DevUpCommand: AsyncParsableCommand {
 
         var daemons: [ChildDaemon] = []
         do {
-            // kmsd first: fhird's first calls need it.
-            var addresses: [String] = []
-            for kind in DaemonKind.allCases {
-                let daemon = try ChildDaemon(
-                    name: kind.rawValue, executable: executable,
-                    arguments: ["daemon", kind.rawValue, "--config", home.configurationPath(kind), "--exit-with-parent"],
-                    echo: true)
-                daemons.append(daemon)
-                addresses.append(try await daemon.waitUntilReady())
-            }
+            let started = try await home.startDaemons(executable: executable, echo: true, choosePortsAgain: isNewHome)
+            daemons = started.daemons
+            let addresses = started.addresses
             print("""
 
                 Keylake is running (home: \(home.directory))

@@ -81,6 +81,80 @@ struct DevHome {
     }
 
     /// Opens the home at `directory`, creating what is missing.
+    /// Gives both daemons new free ports (and fhird's link to kmsd the new kmsd port), keeping
+    /// everything else. For a home whose daemons could not bind: another process took a port
+    /// between the moment it was chosen and the moment the daemon started.
+    func reassignPorts() throws {
+        let kmsdPort = try Self.freePort()
+        var fhirdPort = try Self.freePort()
+        while fhirdPort == kmsdPort { fhirdPort = try Self.freePort() }
+        try Self.editJSON(self.configurationPath(.kmsd)) { object in
+            var listen = object["listen"] as? [String: Any] ?? [:]
+            listen["port"] = kmsdPort
+            object["listen"] = listen
+        }
+        try Self.editJSON(self.configurationPath(.fhird)) { object in
+            var listen = object["listen"] as? [String: Any] ?? [:]
+            listen["port"] = fhirdPort
+            object["listen"] = listen
+            if var fhir = object["fhir"] as? [String: Any], var kmsd = fhir["kmsd"] as? [String: Any] {
+                kmsd["port"] = kmsdPort
+                fhir["kmsd"] = kmsd
+                object["fhir"] = fhir
+            }
+        }
+    }
+
+    private static func editJSON(_ path: String, _ edit: (inout [String: Any]) -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw CLIError("\(path) is not a JSON object")
+        }
+        edit(&object)
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            .write(to: url, options: .atomic)
+    }
+
+    /// Starts kmsd, waits until it is ready, then fhird (whose first calls need kmsd); returns the
+    /// running daemons and their addresses, in that order.
+    ///
+    /// A home made just now (`choosePortsAgain`) may find a port taken by another process since it
+    /// was chosen: then both daemons are stopped, the ports chosen again and the start retried, up
+    /// to three times. An existing home keeps its ports, so its start is not retried.
+    func startDaemons(
+        executable: String, extraArguments: [String] = [], echo: Bool, choosePortsAgain: Bool
+    ) async throws -> (daemons: [ChildDaemon], addresses: [String]) {
+        let attempts = choosePortsAgain ? 3 : 1
+        var lastError: (any Error)?
+        for attempt in 1...attempts {
+            if attempt > 1 { try self.reassignPorts() }
+            var daemons: [ChildDaemon] = []
+            var addresses: [String] = []
+            do {
+                for kind in DaemonKind.allCases {
+                    let daemon = try ChildDaemon(
+                        name: kind.rawValue, executable: executable,
+                        arguments: ["daemon", kind.rawValue, "--config", self.configurationPath(kind), "--exit-with-parent"]
+                            + extraArguments,
+                        echo: echo)
+                    daemons.append(daemon)
+                    addresses.append(try await daemon.waitUntilReady())
+                }
+                return (daemons, addresses)
+            } catch {
+                lastError = error
+                for daemon in daemons { daemon.terminate() }
+                for daemon in daemons where await daemon.waitForExit(timeout: .seconds(10)) == nil { daemon.kill() }
+            }
+        }
+        throw lastError ?? CLIError("the daemons did not start")
+    }
+
+    /// Whether `directory` already holds a home (then its ports are kept, whatever happens).
+    static func exists(at directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).standardizedFileURL.path + "/kmsd.json")
+    }
+
     static func openOrCreate(at directory: String, extraPrincipals: [String] = []) throws -> DevHome {
         let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

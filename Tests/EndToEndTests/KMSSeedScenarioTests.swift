@@ -160,12 +160,10 @@ struct KMSSeedScenarioTests {
                 // kms.proto documents an "EventId" lookup attribute.
                 if let viaEvent {
                     #expect(!viaEvent.eventID.isEmpty)
-                    await withKnownIssue("LookupEvents rejects the EventId attribute that kms.proto documents") {
-                        let page = try await admin.lookupEvents(
-                            .make { $0.lookupAttributes = [.make { $0.attributeKey = "EventId"; $0.attributeValue = viaEvent.eventID }] },
-                            options: .kmsTest)
-                        #expect(page.events.map(\.eventID) == [viaEvent.eventID])
-                    }
+                    let page = try await admin.lookupEvents(
+                        .make { $0.lookupAttributes = [.make { $0.attributeKey = "EventId"; $0.attributeValue = viaEvent.eventID }] },
+                        options: .kmsTest)
+                    #expect(page.events.map(\.eventID) == [viaEvent.eventID])
                 }
 
                 // No event anywhere holds the data key.
