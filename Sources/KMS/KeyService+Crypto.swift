@@ -247,7 +247,18 @@ extension KeyService {
                 throw KMSError.incorrectKey("The key ID in the request does not identify a KMS key that can perform this operation")
             }
         }
-        let key = try self.visibleKey(db, blob.keyID, caller: caller, notes: notes)
+        let key: KeyMetadata
+        do {
+            key = try self.visibleKey(db, blob.keyID, caller: caller, notes: notes)
+        } catch let error as KMSError where error.code == .notFound {
+            // The key id inside the blob is authenticated only once the key is found. An id that
+            // names no key that ever existed means the blob was altered; a key deleted at the end
+            // of its waiting period (crypto-shredded) stays NotFoundException.
+            guard try KeyStore.wasDeleted(db, blob.keyID) else {
+                throw KMSError.invalidCiphertext("the ciphertext could not be decrypted: it was altered, or the encryption context does not match")
+            }
+            throw error
+        }
         try self.authorize(db, key, caller: caller, action: operation.action, grantOperation: grantOperation, context: context, notes: notes)
         try operation.checkKeyState(key)
         // The header is authenticated, so a version that never existed means an altered blob.

@@ -175,4 +175,14 @@ extension KeyStore {
             )
         }
     }
+
+    /// Whether a key with this id existed and was deleted at the end of its waiting period: its
+    /// `DeleteKey` audit event is the tombstone (the audit trail is append-only).
+    static func wasDeleted(_ db: Database, _ keyID: KeyID) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM audit_event WHERE key_id = ? AND event_name = 'DeleteKey')",
+            arguments: [keyID.description]
+        ) ?? false
+    }
 }
