@@ -43,6 +43,10 @@ public final class KeyStore: Sendable {
         limits: KeyStoreLimits = KeyStoreLimits(),
         logger: Logger = Logger(label: "keylake.kms.keystore")
     ) throws {
+        // An existing store is checked against the root key through a read-only connection
+        // first, so a wrong key is refused before anything could write to the store (opening a
+        // pool for writing may checkpoint a left-over WAL, and migrations would run).
+        try Self.verifyRootKeyIfStoreExists(path: path, rootKey: rootKey)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
@@ -86,5 +90,21 @@ public final class KeyStore: Sendable {
 
     static func date(milliseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    /// Reads the stored root-key check value of an existing store without writing anything.
+    ///
+    /// - Throws: ``RootKeyError`` `mismatch` when `rootKey` is not the store's key.
+    private static func verifyRootKeyIfStoreExists(path: String, rootKey: RootKey) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let stored: Data? = try queue.read { db in
+            guard try db.tableExists("store_metadata") else { return nil }
+            return try Data.fetchOne(db, sql: "SELECT value FROM store_metadata WHERE name = ?", arguments: [Self.rootKeyCheckName])
+        }
+        try queue.close()
+        if let stored { try rootKey.verify(storedCheckValue: Array(stored)) }
     }
 }
