@@ -1,3 +1,5 @@
+public import KeylakeRPC
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -34,22 +36,8 @@ public struct FHIRServerConfiguration: Codable, Sendable, Hashable {
         }
     }
 
-    /// The client identity fhird presents to kmsd.
-    public struct ClientIdentity: Codable, Sendable, Hashable {
-        /// Certificate chain (PEM).
-        public var certificate: String
-        /// Private key (PEM).
-        public var privateKey: String
-        /// CA bundle kmsd's certificate must chain to.
-        public var trustRoots: String
-
-        /// Creates an identity.
-        public init(certificate: String, privateKey: String, trustRoots: String) {
-            self.certificate = certificate
-            self.privateKey = privateKey
-            self.trustRoots = trustRoots
-        }
-    }
+    /// The client identity fhird presents to kmsd: the same shape as a daemon's own `tls` section.
+    public typealias ClientIdentity = DaemonConfiguration.TLS
 
     /// Region in datastore ARNs. Default `us-east-1`.
     public var region: String?

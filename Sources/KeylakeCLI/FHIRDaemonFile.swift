@@ -1,4 +1,5 @@
 import DataServer
+import KeylakeRPC
 import Foundation
 
 /// The `fhir` section of fhird's configuration file, read beside the common `DaemonConfiguration`.
