@@ -121,7 +121,39 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
         }
     }
 
+    public func tagResource(
+        request: Keylake_Healthlake_V1_TagResourceRequest, context: ServerContext
+    ) async throws -> Keylake_Healthlake_V1_TagResourceResponse {
+        try await self.perform("TagResource", context) { _ in
+            throw HealthLakeError(code: .internalServer, message: "TagResource is not implemented yet")
+        }
+    }
+
+    public func untagResource(
+        request: Keylake_Healthlake_V1_UntagResourceRequest, context: ServerContext
+    ) async throws -> Keylake_Healthlake_V1_UntagResourceResponse {
+        try await self.perform("UntagResource", context) { _ in
+            throw HealthLakeError(code: .internalServer, message: "UntagResource is not implemented yet")
+        }
+    }
+
+    public func listTagsForResource(
+        request: Keylake_Healthlake_V1_ListTagsForResourceRequest, context: ServerContext
+    ) async throws -> Keylake_Healthlake_V1_ListTagsForResourceResponse {
+        try await self.perform("ListTagsForResource", context) { _ in
+            throw HealthLakeError(code: .internalServer, message: "ListTagsForResource is not implemented yet")
+        }
+    }
+
     // MARK: - Data plane
+
+    public func processBundle(
+        request: Keylake_Healthlake_V1_ProcessBundleRequest, context: ServerContext
+    ) async throws -> Keylake_Healthlake_V1_ProcessBundleResponse {
+        try await self.perform("ProcessBundle", context) { _ in
+            throw HealthLakeError(code: .internalServer, message: "ProcessBundle is not implemented yet")
+        }
+    }
 
     public func createResource(
         request: Keylake_Healthlake_V1_CreateResourceRequest, context: ServerContext

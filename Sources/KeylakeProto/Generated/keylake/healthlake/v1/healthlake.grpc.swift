@@ -1,6 +1,7 @@
 /// The Keylake FHIR data service (fhird). The control plane follows the Amazon HealthLake API
 /// (datastores, SSE configuration, client tokens, tags); the data plane follows FHIR R4 REST
-/// (create, read, vread, update, delete, history, search, capabilities). Field names are the
+/// (create, read, vread, update, delete, history, search, capabilities, batch and transaction
+/// Bundles). Field names are the
 /// snake_case form of the HealthLake members. Resources travel as FHIR JSON bytes.
 ///
 /// Errors. A failed call ends with a gRPC status, its message, and two trailers:
@@ -99,6 +100,45 @@ public enum Keylake_Healthlake_V1_HealthLakeService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "TagResource" metadata.
+        public enum TagResource: Sendable {
+            /// Request type for "TagResource".
+            public typealias Input = Keylake_Healthlake_V1_TagResourceRequest
+            /// Response type for "TagResource".
+            public typealias Output = Keylake_Healthlake_V1_TagResourceResponse
+            /// Descriptor for "TagResource".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "keylake.healthlake.v1.HealthLakeService"),
+                method: "TagResource",
+                type: .unary
+            )
+        }
+        /// Namespace for "UntagResource" metadata.
+        public enum UntagResource: Sendable {
+            /// Request type for "UntagResource".
+            public typealias Input = Keylake_Healthlake_V1_UntagResourceRequest
+            /// Response type for "UntagResource".
+            public typealias Output = Keylake_Healthlake_V1_UntagResourceResponse
+            /// Descriptor for "UntagResource".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "keylake.healthlake.v1.HealthLakeService"),
+                method: "UntagResource",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListTagsForResource" metadata.
+        public enum ListTagsForResource: Sendable {
+            /// Request type for "ListTagsForResource".
+            public typealias Input = Keylake_Healthlake_V1_ListTagsForResourceRequest
+            /// Response type for "ListTagsForResource".
+            public typealias Output = Keylake_Healthlake_V1_ListTagsForResourceResponse
+            /// Descriptor for "ListTagsForResource".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "keylake.healthlake.v1.HealthLakeService"),
+                method: "ListTagsForResource",
+                type: .unary
+            )
+        }
         /// Namespace for "CreateResource" metadata.
         public enum CreateResource: Sendable {
             /// Request type for "CreateResource".
@@ -190,6 +230,19 @@ public enum Keylake_Healthlake_V1_HealthLakeService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ProcessBundle" metadata.
+        public enum ProcessBundle: Sendable {
+            /// Request type for "ProcessBundle".
+            public typealias Input = Keylake_Healthlake_V1_ProcessBundleRequest
+            /// Response type for "ProcessBundle".
+            public typealias Output = Keylake_Healthlake_V1_ProcessBundleResponse
+            /// Descriptor for "ProcessBundle".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "keylake.healthlake.v1.HealthLakeService"),
+                method: "ProcessBundle",
+                type: .unary
+            )
+        }
         /// Namespace for "Capabilities" metadata.
         public enum Capabilities: Sendable {
             /// Request type for "Capabilities".
@@ -209,6 +262,9 @@ public enum Keylake_Healthlake_V1_HealthLakeService: Sendable {
             DescribeFHIRDatastore.descriptor,
             ListFHIRDatastores.descriptor,
             DeleteFHIRDatastore.descriptor,
+            TagResource.descriptor,
+            UntagResource.descriptor,
+            ListTagsForResource.descriptor,
             CreateResource.descriptor,
             ReadResource.descriptor,
             VReadResource.descriptor,
@@ -216,6 +272,7 @@ public enum Keylake_Healthlake_V1_HealthLakeService: Sendable {
             DeleteResource.descriptor,
             ResourceHistory.descriptor,
             SearchResources.descriptor,
+            ProcessBundle.descriptor,
             Capabilities.descriptor
         ]
     }
@@ -298,6 +355,48 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_DeleteFHIRDatastoreRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>
+
+        /// Handle the "TagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Keylake_Healthlake_V1_TagResourceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Keylake_Healthlake_V1_TagResourceResponse` messages.
+        func tagResource(
+            request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_TagResourceResponse>
+
+        /// Handle the "UntagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Keylake_Healthlake_V1_UntagResourceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Keylake_Healthlake_V1_UntagResourceResponse` messages.
+        func untagResource(
+            request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_UntagResourceResponse>
+
+        /// Handle the "ListTagsForResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Keylake_Healthlake_V1_ListTagsForResourceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Keylake_Healthlake_V1_ListTagsForResourceResponse` messages.
+        func listTagsForResource(
+            request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>
 
         /// Handle the "CreateResource" method.
         ///
@@ -397,6 +496,20 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_SearchResourcesResponse>
 
+        /// Handle the "ProcessBundle" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Keylake_Healthlake_V1_ProcessBundleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Keylake_Healthlake_V1_ProcessBundleResponse` messages.
+        func processBundle(
+            request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_ProcessBundleResponse>
+
         /// Handle the "Capabilities" method.
         ///
         /// - Parameters:
@@ -475,6 +588,48 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_DeleteFHIRDatastoreRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>
+
+        /// Handle the "TagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_TagResourceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Keylake_Healthlake_V1_TagResourceResponse` message.
+        func tagResource(
+            request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_TagResourceResponse>
+
+        /// Handle the "UntagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_UntagResourceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Keylake_Healthlake_V1_UntagResourceResponse` message.
+        func untagResource(
+            request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_UntagResourceResponse>
+
+        /// Handle the "ListTagsForResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_ListTagsForResourceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Keylake_Healthlake_V1_ListTagsForResourceResponse` message.
+        func listTagsForResource(
+            request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>
 
         /// Handle the "CreateResource" method.
         ///
@@ -574,6 +729,20 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_SearchResourcesResponse>
 
+        /// Handle the "ProcessBundle" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_ProcessBundleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Keylake_Healthlake_V1_ProcessBundleResponse` message.
+        func processBundle(
+            request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_ProcessBundleResponse>
+
         /// Handle the "Capabilities" method.
         ///
         /// - Parameters:
@@ -650,6 +819,48 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             request: Keylake_Healthlake_V1_DeleteFHIRDatastoreRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse
+
+        /// Handle the "TagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Keylake_Healthlake_V1_TagResourceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Keylake_Healthlake_V1_TagResourceResponse` to respond with.
+        func tagResource(
+            request: Keylake_Healthlake_V1_TagResourceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Keylake_Healthlake_V1_TagResourceResponse
+
+        /// Handle the "UntagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Keylake_Healthlake_V1_UntagResourceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Keylake_Healthlake_V1_UntagResourceResponse` to respond with.
+        func untagResource(
+            request: Keylake_Healthlake_V1_UntagResourceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Keylake_Healthlake_V1_UntagResourceResponse
+
+        /// Handle the "ListTagsForResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Keylake_Healthlake_V1_ListTagsForResourceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Keylake_Healthlake_V1_ListTagsForResourceResponse` to respond with.
+        func listTagsForResource(
+            request: Keylake_Healthlake_V1_ListTagsForResourceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Keylake_Healthlake_V1_ListTagsForResourceResponse
 
         /// Handle the "CreateResource" method.
         ///
@@ -749,6 +960,20 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             context: GRPCCore.ServerContext
         ) async throws -> Keylake_Healthlake_V1_SearchResourcesResponse
 
+        /// Handle the "ProcessBundle" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Keylake_Healthlake_V1_ProcessBundleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Keylake_Healthlake_V1_ProcessBundleResponse` to respond with.
+        func processBundle(
+            request: Keylake_Healthlake_V1_ProcessBundleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Keylake_Healthlake_V1_ProcessBundleResponse
+
         /// Handle the "Capabilities" method.
         ///
         /// - Parameters:
@@ -808,6 +1033,39 @@ extension Keylake_Healthlake_V1_HealthLakeService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>(),
             handler: { request, context in
                 try await self.deleteFHIRDatastore(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Keylake_Healthlake_V1_HealthLakeService.Method.TagResource.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_TagResourceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_TagResourceResponse>(),
+            handler: { request, context in
+                try await self.tagResource(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Keylake_Healthlake_V1_HealthLakeService.Method.UntagResource.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_UntagResourceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_UntagResourceResponse>(),
+            handler: { request, context in
+                try await self.untagResource(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Keylake_Healthlake_V1_HealthLakeService.Method.ListTagsForResource.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_ListTagsForResourceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_ListTagsForResourceResponse>(),
+            handler: { request, context in
+                try await self.listTagsForResource(
                     request: request,
                     context: context
                 )
@@ -891,6 +1149,17 @@ extension Keylake_Healthlake_V1_HealthLakeService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Keylake_Healthlake_V1_HealthLakeService.Method.ProcessBundle.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_ProcessBundleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_ProcessBundleResponse>(),
+            handler: { request, context in
+                try await self.processBundle(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Keylake_Healthlake_V1_HealthLakeService.Method.Capabilities.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_CapabilitiesRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_CapabilitiesResponse>(),
@@ -945,6 +1214,39 @@ extension Keylake_Healthlake_V1_HealthLakeService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse> {
         let response = try await self.deleteFHIRDatastore(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func tagResource(
+        request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_TagResourceResponse> {
+        let response = try await self.tagResource(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func untagResource(
+        request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_UntagResourceResponse> {
+        let response = try await self.untagResource(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listTagsForResource(
+        request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse> {
+        let response = try await self.listTagsForResource(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1028,6 +1330,17 @@ extension Keylake_Healthlake_V1_HealthLakeService.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func processBundle(
+        request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Keylake_Healthlake_V1_ProcessBundleResponse> {
+        let response = try await self.processBundle(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func capabilities(
         request: GRPCCore.StreamingServerRequest<Keylake_Healthlake_V1_CapabilitiesRequest>,
         context: GRPCCore.ServerContext
@@ -1088,6 +1401,45 @@ extension Keylake_Healthlake_V1_HealthLakeService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse> {
         return GRPCCore.ServerResponse<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>(
             message: try await self.deleteFHIRDatastore(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func tagResource(
+        request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_TagResourceResponse> {
+        return GRPCCore.ServerResponse<Keylake_Healthlake_V1_TagResourceResponse>(
+            message: try await self.tagResource(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func untagResource(
+        request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_UntagResourceResponse> {
+        return GRPCCore.ServerResponse<Keylake_Healthlake_V1_UntagResourceResponse>(
+            message: try await self.untagResource(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listTagsForResource(
+        request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse> {
+        return GRPCCore.ServerResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>(
+            message: try await self.listTagsForResource(
                 request: request.message,
                 context: context
             ),
@@ -1179,6 +1531,19 @@ extension Keylake_Healthlake_V1_HealthLakeService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_SearchResourcesResponse> {
         return GRPCCore.ServerResponse<Keylake_Healthlake_V1_SearchResourcesResponse>(
             message: try await self.searchResources(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func processBundle(
+        request: GRPCCore.ServerRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Keylake_Healthlake_V1_ProcessBundleResponse> {
+        return GRPCCore.ServerResponse<Keylake_Healthlake_V1_ProcessBundleResponse>(
+            message: try await self.processBundle(
                 request: request.message,
                 context: context
             ),
@@ -1283,6 +1648,63 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_TagResourceRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_TagResourceRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_TagResourceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func tagResource<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_TagResourceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_TagResourceResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_TagResourceResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UntagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_UntagResourceRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_UntagResourceRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_UntagResourceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func untagResource<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_UntagResourceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_UntagResourceResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_UntagResourceResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListTagsForResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_ListTagsForResourceRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_ListTagsForResourceRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_ListTagsForResourceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listTagsForResource<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_ListTagsForResourceResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "CreateResource" method.
@@ -1416,6 +1838,25 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_SearchResourcesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_SearchResourcesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ProcessBundle" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_ProcessBundleRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_ProcessBundleRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_ProcessBundleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func processBundle<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_ProcessBundleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_ProcessBundleResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ProcessBundleResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Capabilities" method.
@@ -1567,6 +2008,96 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             try await self.client.unary(
                 request: request,
                 descriptor: Keylake_Healthlake_V1_HealthLakeService.Method.DeleteFHIRDatastore.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_TagResourceRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_TagResourceRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_TagResourceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func tagResource<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_TagResourceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_TagResourceResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_TagResourceResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Keylake_Healthlake_V1_HealthLakeService.Method.TagResource.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UntagResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_UntagResourceRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_UntagResourceRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_UntagResourceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func untagResource<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_UntagResourceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_UntagResourceResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_UntagResourceResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Keylake_Healthlake_V1_HealthLakeService.Method.UntagResource.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListTagsForResource" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_ListTagsForResourceRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_ListTagsForResourceRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_ListTagsForResourceResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listTagsForResource<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_ListTagsForResourceResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Keylake_Healthlake_V1_HealthLakeService.Method.ListTagsForResource.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1784,6 +2315,36 @@ extension Keylake_Healthlake_V1_HealthLakeService {
             )
         }
 
+        /// Call the "ProcessBundle" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Keylake_Healthlake_V1_ProcessBundleRequest` message.
+        ///   - serializer: A serializer for `Keylake_Healthlake_V1_ProcessBundleRequest` messages.
+        ///   - deserializer: A deserializer for `Keylake_Healthlake_V1_ProcessBundleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func processBundle<Result>(
+            request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Keylake_Healthlake_V1_ProcessBundleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Keylake_Healthlake_V1_ProcessBundleResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ProcessBundleResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Keylake_Healthlake_V1_HealthLakeService.Method.ProcessBundle.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "Capabilities" method.
         ///
         /// - Parameters:
@@ -1914,6 +2475,81 @@ extension Keylake_Healthlake_V1_HealthLakeService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_DeleteFHIRDatastoreRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TagResource" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Keylake_Healthlake_V1_TagResourceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func tagResource<Result>(
+        request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_TagResourceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_TagResourceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.tagResource(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_TagResourceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_TagResourceResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UntagResource" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Keylake_Healthlake_V1_UntagResourceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func untagResource<Result>(
+        request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_UntagResourceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_UntagResourceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.untagResource(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_UntagResourceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_UntagResourceResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTagsForResource" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Keylake_Healthlake_V1_ListTagsForResourceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTagsForResource<Result>(
+        request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listTagsForResource(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_ListTagsForResourceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_ListTagsForResourceResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2094,6 +2730,31 @@ extension Keylake_Healthlake_V1_HealthLakeService.ClientProtocol {
         )
     }
 
+    /// Call the "ProcessBundle" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Keylake_Healthlake_V1_ProcessBundleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func processBundle<Result>(
+        request: GRPCCore.ClientRequest<Keylake_Healthlake_V1_ProcessBundleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ProcessBundleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.processBundle(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Keylake_Healthlake_V1_ProcessBundleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Keylake_Healthlake_V1_ProcessBundleResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "Capabilities" method.
     ///
     /// - Parameters:
@@ -2233,6 +2894,93 @@ extension Keylake_Healthlake_V1_HealthLakeService.ClientProtocol {
             metadata: metadata
         )
         return try await self.deleteFHIRDatastore(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TagResource" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func tagResource<Result>(
+        _ message: Keylake_Healthlake_V1_TagResourceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_TagResourceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Keylake_Healthlake_V1_TagResourceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.tagResource(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UntagResource" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func untagResource<Result>(
+        _ message: Keylake_Healthlake_V1_UntagResourceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_UntagResourceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Keylake_Healthlake_V1_UntagResourceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.untagResource(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTagsForResource" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTagsForResource<Result>(
+        _ message: Keylake_Healthlake_V1_ListTagsForResourceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ListTagsForResourceResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Keylake_Healthlake_V1_ListTagsForResourceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listTagsForResource(
             request: request,
             options: options,
             onResponse: handleResponse
@@ -2436,6 +3184,35 @@ extension Keylake_Healthlake_V1_HealthLakeService.ClientProtocol {
             metadata: metadata
         )
         return try await self.searchResources(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ProcessBundle" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func processBundle<Result>(
+        _ message: Keylake_Healthlake_V1_ProcessBundleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Keylake_Healthlake_V1_ProcessBundleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Keylake_Healthlake_V1_ProcessBundleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.processBundle(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -10,7 +10,8 @@
 
 /// The Keylake FHIR data service (fhird). The control plane follows the Amazon HealthLake API
 /// (datastores, SSE configuration, client tokens, tags); the data plane follows FHIR R4 REST
-/// (create, read, vread, update, delete, history, search, capabilities). Field names are the
+/// (create, read, vread, update, delete, history, search, capabilities, batch and transaction
+/// Bundles). Field names are the
 /// snake_case form of the HealthLake members. Resources travel as FHIR JSON bytes.
 ///
 /// Errors. A failed call ends with a gRPC status, its message, and two trailers:
@@ -408,6 +409,82 @@ public nonisolated struct Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse: Sen
   public init() {}
 }
 
+public nonisolated struct Keylake_Healthlake_V1_TagResourceRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The datastore ARN.
+  public var resourceArn: String = String()
+
+  /// Added or overwritten by key. Keys 1-128 characters, values 0-256, at most 50 tags per datastore.
+  public var tags: [Keylake_Healthlake_V1_Tag] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_TagResourceResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_UntagResourceRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var resourceArn: String = String()
+
+  /// Keys to remove; keys that are not present are ignored.
+  public var tagKeys: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_UntagResourceResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_ListTagsForResourceRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var resourceArn: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_ListTagsForResourceResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Sorted by key.
+  public var tags: [Keylake_Healthlake_V1_Tag] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Keylake_Healthlake_V1_CreateResourceRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -626,6 +703,10 @@ public nonisolated struct Keylake_Healthlake_V1_SearchResourcesRequest: Sendable
   /// From a previous response's next_page_token.
   public var pageToken: String = String()
 
+  /// FHIR `Prefer: handling=lenient`: unknown search parameters are ignored and reported
+  /// instead of rejected.
+  public var lenient: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -644,6 +725,37 @@ public nonisolated struct Keylake_Healthlake_V1_SearchResourcesResponse: Sendabl
 
   /// Empty on the last page.
   public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_ProcessBundleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var datastoreID: String = String()
+
+  /// A FHIR R4 Bundle JSON of type "batch" (entries processed independently) or "transaction"
+  /// (all or nothing; `urn:uuid:` fullUrls get server ids and references to them are rewritten).
+  public var bundle: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Keylake_Healthlake_V1_ProcessBundleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A FHIR "batch-response" or "transaction-response" Bundle JSON: one entry per request entry,
+  /// in request order, each with response.status, location, etag, lastModified and, for a failed
+  /// batch entry, an OperationOutcome.
+  public var bundle: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1226,6 +1338,174 @@ nonisolated extension Keylake_Healthlake_V1_DeleteFHIRDatastoreResponse: SwiftPr
   }
 }
 
+nonisolated extension Keylake_Healthlake_V1_TagResourceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TagResourceRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}resource_arn\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.resourceArn) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.resourceArn.isEmpty {
+      try visitor.visitSingularStringField(value: self.resourceArn, fieldNumber: 1)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tags, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_TagResourceRequest, rhs: Keylake_Healthlake_V1_TagResourceRequest) -> Bool {
+    if lhs.resourceArn != rhs.resourceArn {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_TagResourceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TagResourceResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_TagResourceResponse, rhs: Keylake_Healthlake_V1_TagResourceResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_UntagResourceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UntagResourceRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}resource_arn\0\u{3}tag_keys\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.resourceArn) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.tagKeys) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.resourceArn.isEmpty {
+      try visitor.visitSingularStringField(value: self.resourceArn, fieldNumber: 1)
+    }
+    if !self.tagKeys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tagKeys, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_UntagResourceRequest, rhs: Keylake_Healthlake_V1_UntagResourceRequest) -> Bool {
+    if lhs.resourceArn != rhs.resourceArn {return false}
+    if lhs.tagKeys != rhs.tagKeys {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_UntagResourceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UntagResourceResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_UntagResourceResponse, rhs: Keylake_Healthlake_V1_UntagResourceResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_ListTagsForResourceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTagsForResourceRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}resource_arn\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.resourceArn) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.resourceArn.isEmpty {
+      try visitor.visitSingularStringField(value: self.resourceArn, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_ListTagsForResourceRequest, rhs: Keylake_Healthlake_V1_ListTagsForResourceRequest) -> Bool {
+    if lhs.resourceArn != rhs.resourceArn {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_ListTagsForResourceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTagsForResourceResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tags\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tags) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tags, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_ListTagsForResourceResponse, rhs: Keylake_Healthlake_V1_ListTagsForResourceResponse) -> Bool {
+    if lhs.tags != rhs.tags {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Keylake_Healthlake_V1_CreateResourceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateResourceRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}datastore_id\0\u{1}resource\0")
@@ -1688,7 +1968,7 @@ nonisolated extension Keylake_Healthlake_V1_SearchParameter: SwiftProtobuf.Messa
 
 nonisolated extension Keylake_Healthlake_V1_SearchResourcesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchResourcesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}datastore_id\0\u{3}resource_type\0\u{1}parameters\0\u{1}count\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}datastore_id\0\u{3}resource_type\0\u{1}parameters\0\u{1}count\0\u{3}page_token\0\u{1}lenient\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1701,6 +1981,7 @@ nonisolated extension Keylake_Healthlake_V1_SearchResourcesRequest: SwiftProtobu
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.parameters) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.lenient) }()
       default: break
       }
     }
@@ -1722,6 +2003,9 @@ nonisolated extension Keylake_Healthlake_V1_SearchResourcesRequest: SwiftProtobu
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 5)
     }
+    if self.lenient != false {
+      try visitor.visitSingularBoolField(value: self.lenient, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1731,6 +2015,7 @@ nonisolated extension Keylake_Healthlake_V1_SearchResourcesRequest: SwiftProtobu
     if lhs.parameters != rhs.parameters {return false}
     if lhs.count != rhs.count {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.lenient != rhs.lenient {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1771,6 +2056,71 @@ nonisolated extension Keylake_Healthlake_V1_SearchResourcesResponse: SwiftProtob
     if lhs.bundle != rhs.bundle {return false}
     if lhs.ids != rhs.ids {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_ProcessBundleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProcessBundleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}datastore_id\0\u{1}bundle\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.datastoreID) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.bundle) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.datastoreID.isEmpty {
+      try visitor.visitSingularStringField(value: self.datastoreID, fieldNumber: 1)
+    }
+    if !self.bundle.isEmpty {
+      try visitor.visitSingularBytesField(value: self.bundle, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_ProcessBundleRequest, rhs: Keylake_Healthlake_V1_ProcessBundleRequest) -> Bool {
+    if lhs.datastoreID != rhs.datastoreID {return false}
+    if lhs.bundle != rhs.bundle {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Keylake_Healthlake_V1_ProcessBundleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProcessBundleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}bundle\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.bundle) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.bundle.isEmpty {
+      try visitor.visitSingularBytesField(value: self.bundle, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Keylake_Healthlake_V1_ProcessBundleResponse, rhs: Keylake_Healthlake_V1_ProcessBundleResponse) -> Bool {
+    if lhs.bundle != rhs.bundle {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
