@@ -10,6 +10,7 @@ public struct KeylakeCommand: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, DemoCommand.self, KMSCommand.self, AuditCommand.self, HealthCommand.self, WhoAmICommand.self, BenchCommand.self,
             DaemonSubcommand.self,
+            HealthLakeCommand.self, FHIRCommand.self,
         ])
 
     public init() {}
