@@ -79,6 +79,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KeylakeFaultProxy",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KMS",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -118,10 +127,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "KeylakeChaos", swiftSettings: swiftSettings),
         .target(
             name: "KeylakeCLI",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMS", "KMSServer", "DataServer",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMS", "KMSServer", "DataServer", "KeylakeFaultProxy", "KeylakeChaos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +160,17 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KeylakeChaosTests", dependencies: ["KeylakeChaos"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KeylakeFaultProxyTests",
+            dependencies: [
+                "KeylakeFaultProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -199,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KeylakeCLI",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KeylakeCLI", "KeylakeChaos",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
