@@ -88,15 +88,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "KeylakeFaultProxy",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .target(
             name: "KMS",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -140,7 +131,7 @@ let package = Package(
         .target(
             name: "KeylakeCLI",
             dependencies: [
-                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMS", "KMSServer", "DataServer", "KeylakeFaultProxy", "KeylakeFaultProxy", "KeylakeChaos",
+                "KeylakeTransport", "KeylakeProto", "KeylakeRPC", "KeylakeDevPKI", "KMS", "KMSServer", "DataServer", "KeylakeFaultProxy", "KeylakeChaos",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -173,16 +164,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KeylakeChaosTests", dependencies: ["KeylakeChaos"], swiftSettings: swiftSettings),
-        .testTarget(
-            name: "KeylakeFaultProxyTests",
-            dependencies: [
-                "KeylakeFaultProxy",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
         .testTarget(
             name: "KeylakeFaultProxyTests",
             dependencies: [
