@@ -14,6 +14,10 @@ public struct DataStoreError: Error, Hashable, Sendable, CustomStringConvertible
     /// The lower-level error, if any; for diagnostics only.
     public var cause: (any Error)?
 
+    /// The resource the error is about, as `Type/id`, when it is about one (for example the
+    /// resource of a transaction whose version conflicted), so callers can name the request entry.
+    public var resource: String?
+
     /// The source file that raised the error.
     public var file: String
 
@@ -21,10 +25,13 @@ public struct DataStoreError: Error, Hashable, Sendable, CustomStringConvertible
     public var line: UInt
 
     /// Creates an error.
-    public init(code: Code, message: String, cause: (any Error)? = nil, file: String = #fileID, line: UInt = #line) {
+    public init(
+        code: Code, message: String, cause: (any Error)? = nil, resource: String? = nil, file: String = #fileID, line: UInt = #line
+    ) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.resource = resource
         self.file = file
         self.line = line
     }

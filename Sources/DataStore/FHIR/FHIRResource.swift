@@ -6,7 +6,7 @@
 /// ``clientContent``).
 public struct FHIRResource: Hashable, Sendable {
     /// The whole resource, including `resourceType`.
-    public private(set) var json: JSONObject
+    public internal(set) var json: JSONObject
 
     /// The resource type.
     public let resourceType: FHIRResourceType

@@ -40,7 +40,7 @@ extension ResourceStore {
         }
     }
 
-    private static func apply(_ write: ResourceWrite, _ db: Database) throws {
+    static func apply(_ write: ResourceWrite, _ db: Database) throws {
         let key: StatementArguments = [write.datastoreID, write.resourceType.name, write.resourceID]
         let current = try Int.fetchOne(
             db,
@@ -51,7 +51,8 @@ extension ResourceStore {
             throw DataStoreError(
                 code: .versionConflict,
                 message: "\(write.resourceType.name)/\(write.resourceID) is at version \(current.map(String.init) ?? "none"), "
-                    + "so version \(write.versionID) cannot be written"
+                    + "so version \(write.versionID) cannot be written",
+                resource: "\(write.resourceType.name)/\(write.resourceID)"
             )
         }
         let deleted: Bool

@@ -9,15 +9,21 @@ import Logging
 /// on, so deleted rows are overwritten rather than left in free pages. Nothing here is
 /// plaintext PHI: resources are stored sealed, search values as blind tokens. A resource
 /// version and its tokens are written in one transaction, so a failure leaves nothing
-/// half-written.
+/// half-written. Concurrent writers share transactions (``groupCommit(_:)``), so one fsync
+/// serves many of them.
 public final class ResourceStore: Sendable {
     let database: DatabasePool
     let logger: Logger
+    let writer: GroupCommitWriter
+    /// The settings the store was opened with.
+    public let settings: ResourceStoreSettings
 
     /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
     ///
     /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
-    public init(path: String, logger: Logger = Logger(label: "keylake.datastore.store")) throws {
+    public init(
+        path: String, settings: ResourceStoreSettings = ResourceStoreSettings(), logger: Logger = Logger(label: "keylake.datastore.store")
+    ) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
@@ -31,6 +37,8 @@ public final class ResourceStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         self.logger = logger
+        self.settings = settings
+        self.writer = GroupCommitWriter(database: self.database, maximumBatchSize: settings.maximumGroupCommitBatchSize)
         try Self.migrator.migrate(self.database)
     }
 

@@ -1,0 +1,185 @@
+import GRDB
+import Synchronization
+
+/// Runs many small write jobs in one SQLite transaction that shares one commit and one fsync
+/// (group commit). DataStore's own copy of the pattern kmsd uses (DataStore does not depend on
+/// KMS).
+///
+/// A caller submits a job and waits. If no batch is being written, the caller becomes the
+/// *drainer*: it takes up to ``maximumBatchSize`` pending jobs (its own first), runs each in its
+/// own savepoint inside one transaction, commits, and hands the role to the caller of the next
+/// pending job, so no caller writes more than one batch and latency stays bounded. Jobs that
+/// arrive while a batch is being written wait for the next one: under load, batches grow and
+/// the cost of `synchronous=FULL` is shared.
+///
+/// Results are delivered only after the batch's commit returns; if the commit fails, every job
+/// of the batch fails, so nothing is acknowledged that is not durable. Jobs run in submission
+/// order, each seeing the effects of the ones before it.
+final class GroupCommitWriter: Sendable {
+    /// The most jobs one transaction carries.
+    let maximumBatchSize: Int
+
+    private let database: DatabasePool
+    private let queue = Mutex<Queue>(Queue())
+    private let counters = Mutex<Statistics>(Statistics())
+
+    /// What the writer has done so far: for tests and diagnostics.
+    struct Statistics: Hashable, Sendable {
+        /// Transactions committed (or attempted).
+        var batches = 0
+        /// Jobs run in them.
+        var jobs = 0
+        /// The most jobs one transaction carried.
+        var largestBatch = 0
+    }
+
+    /// A snapshot of the counters.
+    var statistics: Statistics { self.counters.withLock { $0 } }
+
+    private struct Queue: ~Copyable {
+        var pending: [Job] = []
+        var draining = false
+    }
+
+    private struct Job: Sendable {
+        let run: @Sendable (Database) -> Void
+        let waiter: Waiter
+    }
+
+    private enum Signal: Sendable {
+        case committed
+        case failed(any Error)
+        case drain
+    }
+
+    /// A one-reader mailbox: the job's owner waits on it for its outcome or for the drainer role.
+    private final class Waiter: Sendable {
+        private struct State: ~Copyable {
+            var signals: [Signal] = []
+            var continuation: CheckedContinuation<Signal, Never>?
+        }
+
+        private let state = Mutex<State>(State())
+
+        func post(_ signal: Signal) {
+            let continuation = self.state.withLock { state -> CheckedContinuation<Signal, Never>? in
+                if let continuation = state.continuation {
+                    state.continuation = nil
+                    return continuation
+                }
+                state.signals.append(signal)
+                return nil
+            }
+            continuation?.resume(returning: signal)
+        }
+
+        func next() async -> Signal {
+            await withCheckedContinuation { continuation in
+                let ready = self.state.withLock { state -> Signal? in
+                    if !state.signals.isEmpty { return state.signals.removeFirst() }
+                    state.continuation = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
+    private final class Outcome<Value: Sendable>: Sendable {
+        let value = Mutex<Result<Value, any Error>?>(nil)
+    }
+
+    /// Creates a writer over `database`.
+    init(database: DatabasePool, maximumBatchSize: Int) {
+        self.database = database
+        self.maximumBatchSize = max(1, maximumBatchSize)
+    }
+
+    /// Runs `body` in a savepoint of the next batch and returns its result once the batch commits.
+    ///
+    /// - Throws: The error `body` threw (its savepoint is rolled back and the batch goes on), or
+    ///   the error that made the batch's commit fail.
+    func write<Value: Sendable>(_ body: @escaping @Sendable (Database) throws -> Value) async throws -> Value {
+        let outcome = Outcome<Value>()
+        let waiter = Waiter()
+        let job = Job(
+            run: { db in
+                let result: Result<Value, any Error>
+                if db.isInsideTransaction {
+                    var value: Value?
+                    do {
+                        try db.inSavepoint {
+                            value = try body(db)
+                            return .commit
+                        }
+                        result = value.map { .success($0) } ?? .failure(DatabaseError(resultCode: .SQLITE_ERROR, message: "job produced no value"))
+                    } catch {
+                        result = .failure(error)
+                    }
+                } else {
+                    // SQLite rolled the batch back after an earlier error: do not run outside it.
+                    result = .failure(DatabaseError(resultCode: .SQLITE_ABORT, message: "the batch transaction was rolled back"))
+                }
+                outcome.value.withLock { $0 = result }
+            },
+            waiter: waiter
+        )
+        let drains = self.queue.withLock { queue -> Bool in
+            queue.pending.append(job)
+            if queue.draining { return false }
+            queue.draining = true
+            return true
+        }
+        if drains { await self.writeOneBatch() }
+        while true {
+            switch await waiter.next() {
+            case .drain:
+                await self.writeOneBatch()
+            case .failed(let error):
+                throw error
+            case .committed:
+                guard let result = outcome.value.withLock({ $0 }) else {
+                    throw DatabaseError(resultCode: .SQLITE_ERROR, message: "job did not run")
+                }
+                return try result.get()
+            }
+        }
+    }
+
+    /// Writes the oldest pending jobs as one transaction, reports to their owners, and passes
+    /// the drainer role on (or gives it up when nothing is pending).
+    private func writeOneBatch() async {
+        let batch = self.queue.withLock { queue -> [Job] in
+            let batch = Array(queue.pending.prefix(self.maximumBatchSize))
+            queue.pending.removeFirst(batch.count)
+            return batch
+        }
+        self.counters.withLock {
+            $0.batches += 1
+            $0.jobs += batch.count
+            $0.largestBatch = max($0.largestBatch, batch.count)
+        }
+        let database = self.database
+        // The batch carries other callers' work: shield it from this caller's cancellation
+        // (GRDB interrupts a cancelled task's statement). The task is awaited right here.
+        let failure = await Task.detached { () -> (any Error)? in
+            do {
+                try await database.write { db in
+                    for job in batch { job.run(db) }
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }.value
+        for job in batch {
+            job.waiter.post(failure.map(Signal.failed) ?? .committed)
+        }
+        let next = self.queue.withLock { queue -> Job? in
+            if let first = queue.pending.first { return first }
+            queue.draining = false
+            return nil
+        }
+        next?.waiter.post(.drain)
+    }
+}
