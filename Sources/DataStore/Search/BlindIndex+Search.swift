@@ -28,6 +28,7 @@ extension BlindIndex {
     public func clause(for parameter: SearchParameter, value: String, exact: Bool = false) throws -> SearchClause {
         var tokens: Set<IndexToken> = []
         var needsPostFilter = false
+        var foldedAlternatives: [String] = []
         let alternatives = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         for alternative in alternatives {
             guard !alternative.isEmpty else {
@@ -43,6 +44,7 @@ extension BlindIndex {
                         throw DataStoreError(code: .invalidRequest, message: "blank value for search parameter \(parameter.name)")
                     }
                     if folded.count > self.limits.maximumPrefixLength { needsPostFilter = true }
+                    foldedAlternatives.append(folded)
                     tokens.insert(self.token(parameter, "p:" + String(folded.prefix(self.limits.maximumPrefixLength))))
                 }
             case .token:
@@ -72,7 +74,8 @@ extension BlindIndex {
                 tokens.formUnion(try self.dateTokens(parameter, alternative))
             }
         }
-        return SearchClause(parameter: parameter, tokens: tokens, needsPostFilter: needsPostFilter)
+        return SearchClause(
+            parameter: parameter, tokens: tokens, needsPostFilter: needsPostFilter, foldedAlternatives: needsPostFilter ? foldedAlternatives : [])
     }
 
     private func dateTokens(_ parameter: SearchParameter, _ text: String) throws -> Set<IndexToken> {
@@ -139,6 +142,24 @@ extension BlindIndex {
             day = next
         }
         return Set(normalized.map { self.token(parameter, $0) })
+    }
+
+    /// Whether a decrypted resource really matches a clause the tokens cannot decide alone
+    /// (``SearchClause/needsPostFilter``): starts-with on the folded value or on one of its
+    /// words, for any alternative, with no length cut. Always `true` for other clauses.
+    public static func postFilterMatches(_ clause: SearchClause, resource: JSONObject) -> Bool {
+        guard clause.needsPostFilter else { return true }
+        guard let values = try? clause.parameter.values(in: resource) else { return false }
+        for value in values {
+            guard case .string(let text) = value else { continue }
+            let folded = Self.fold(text)
+            var fields = [folded]
+            fields += folded.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)
+            for alternative in clause.foldedAlternatives where fields.contains(where: { $0.hasPrefix(alternative) }) {
+                return true
+            }
+        }
+        return false
     }
 
     /// Whether a resource with `tokens` matches every clause (each clause: any of its tokens).

@@ -28,4 +28,7 @@ public struct SearchClause: Hashable, Sendable {
     /// Whether the tokens may match more than the value asks for (a string longer than the
     /// indexed prefix length), so the caller must check the decrypted resources.
     public let needsPostFilter: Bool
+    /// The string alternatives as searched, folded (set when ``needsPostFilter`` is), for
+    /// ``BlindIndex/postFilterMatches(_:resource:)``.
+    public var foldedAlternatives: [String] = []
 }
