@@ -1,0 +1,174 @@
+import KeylakeFaultProxy
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An echo server on loopback, on a port chosen at run time.
+struct EchoServer {
+    let channel: any Channel
+    var port: Int { self.channel.localAddress!.port! }
+
+    static func start() async throws -> EchoServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return EchoServer(channel: channel)
+    }
+
+    func stop() async {
+        try? await self.channel.close()
+    }
+}
+
+private final class EchoHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.write(data, promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// What a test client has received, shared between its handler and the test.
+final class Inbox: Sendable {
+    struct Contents {
+        var bytes: [UInt8] = []
+        var reads = 0
+        var closed = false
+        var error: (any Error)?
+    }
+
+    let contents = Mutex(Contents())
+
+    var snapshot: (bytes: [UInt8], reads: Int, closed: Bool, error: (any Error)?) {
+        self.contents.withLock { ($0.bytes, $0.reads, $0.closed, $0.error) }
+    }
+}
+
+private final class InboxHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    let inbox: Inbox
+
+    init(inbox: Inbox) { self.inbox = inbox }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = Self.unwrapInboundIn(data)
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        self.inbox.contents.withLock {
+            $0.bytes += bytes
+            $0.reads += 1
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.inbox.contents.withLock { $0.closed = true }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.inbox.contents.withLock { if $0.error == nil { $0.error = error } }
+        context.close(promise: nil)
+    }
+}
+
+/// A TCP client that records everything it receives.
+struct TestClient {
+    let channel: any Channel
+    let inbox: Inbox
+
+    static func connect(port: Int) async throws -> TestClient {
+        let inbox = Inbox()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(InboxHandler(inbox: inbox)) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return TestClient(channel: channel, inbox: inbox)
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    /// Waits until `count` bytes arrived (or the deadline passes) and returns what arrived.
+    @discardableResult
+    func receive(_ count: Int, within timeout: Duration = .seconds(15)) async throws -> [UInt8] {
+        try await waitUntil(within: timeout) { self.inbox.snapshot.bytes.count >= count || self.inbox.snapshot.closed }
+        return self.inbox.snapshot.bytes
+    }
+
+    func close() async {
+        try? await self.channel.close()
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String { "condition not met in time" }
+}
+
+/// Polls `condition` every 5 ms until it holds; throws ``TimedOut`` after `timeout`.
+func waitUntil(within timeout: Duration = .seconds(15), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw TimedOut() }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Deterministic test bytes.
+func payload(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
+    var generator = SplitMix64(seed: seed)
+    return (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+}
+
+/// A port nothing listens on: bound, then closed.
+func unusedPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress!.port!
+    try await channel.close()
+    return port
+}
+
+/// Runs `body` with an echo server and a started proxy in front of it; shuts both down after.
+func withEchoProxy(
+    settings: FaultProxySettings = FaultProxySettings(), _ body: (FaultProxy, Int) async throws -> Void
+) async throws {
+    let echo = try await EchoServer.start()
+    let proxy = FaultProxy(
+        configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, settings: settings, logger: Logger(label: "test.proxy")))
+    let port = try await proxy.start()
+    do {
+        try await body(proxy, port)
+    } catch {
+        await proxy.shutdown()
+        await echo.stop()
+        throw error
+    }
+    await proxy.shutdown()
+    await echo.stop()
+}
+
+/// Whether `error` is a connection reset.
+func isConnectionReset(_ error: (any Error)?) -> Bool {
+    guard let error = error as? IOError else { return false }
+    return error.errnoCode == ECONNRESET
+}
