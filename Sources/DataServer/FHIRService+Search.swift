@@ -1,85 +1,60 @@
 import DataStore
 
 extension FHIRService {
-    /// Searches live resources of a type.
+    /// Searches live resources of a type: one page, or with `_summary=count` only the count.
     ///
-    /// Parameters are FHIR's: names from the search parameter table (with `:exact` for
-    /// strings), `_id`, and `_count`. Several parameters are ANDed; commas within a value are
-    /// ORs. Every search unwraps the index key (a kmsd call) and decrypts every result.
+    /// Parameters are FHIR's (see ``SearchQuery``): the parameter table's names (`:exact` on
+    /// strings), `_id`, `_lastUpdated`, `_count`, `_sort`, `_summary`, `_total`, `_page_token`.
+    /// Several parameters are ANDed; commas within a value are ORs. The query is checked before
+    /// anything else; then every search unwraps the datastore's index key (a kmsd call) and
+    /// decrypts every resource it returns (kmsd calls), so a revoked or disabled key stops
+    /// search at once.
     ///
-    /// - Throws: ``HealthLakeError`` `ValidationException` for an unknown parameter, modifier or
-    ///   page token; `DataStoreError` `invalidRequest`/`searchTooCostly` for bad values; ``KMSKeyAccessError``.
+    /// - Parameters:
+    ///   - count: A page size given outside the parameters; `_count` wins; `nil` or `0`: the
+    ///     default; cut to ``FHIRServiceSettings/maximumPageSize``.
+    ///   - pageToken: A previous page's next token (or `nil`; `_page_token` also works).
+    ///   - lenient: FHIR `handling=lenient`: unknown parameters are ignored and reported in the
+    ///     Bundle's `OperationOutcome` entry instead of refused.
+    /// - Throws: ``HealthLakeError`` `ValidationException` for an unknown resource type;
+    ///   `DataStoreError` `invalidRequest` (a ValidationException on the wire) for an unknown
+    ///   parameter (strict), a bad modifier, value or page token, `searchTooCostly`;
+    ///   ``KMSKeyAccessError``; `datastoreNotActive`.
+    public func search(
+        datastoreID: String, resourceType: String, parameters: [(name: String, value: String)], count: Int?, pageToken: String?, lenient: Bool
+    ) async throws -> SearchResult {
+        let record = try self.activeDatastore(datastoreID)
+        let type = try Self.resourceType(resourceType)
+        let query = try SearchQuery(
+            parsing: parameters.map { SearchQuery.Pair(name: $0.name, value: $0.value) }, resourceType: type, table: self.table,
+            limits: self.settings.searchLimits, count: count, defaultCount: self.settings.defaultPageSize,
+            maximumCount: self.settings.maximumPageSize, lenient: lenient)
+        // The index key comes from kmsd on every search, so a revoked key stops search too.
+        let index = try await self.index(for: record)
+        let search = ResourceSearch(store: self.store, index: index, limits: self.settings.searchLimits) { type, id in
+            do {
+                let resource = try await self.read(datastoreID: datastoreID, resourceType: type.name, id: id)
+                return SearchMatch(
+                    resourceType: resource.resourceType, id: resource.id, versionID: resource.versionID, lastUpdated: resource.lastUpdated,
+                    json: resource.json)
+            } catch let error as DataStoreError where error.code == .notFound {
+                return nil
+            }
+        }
+        return try await search.run(query, datastoreID: datastoreID, pageToken: pageToken, now: Self.now())
+    }
+
+    /// Searches strictly and returns the page's resources and next token (see
+    /// ``search(datastoreID:resourceType:parameters:count:pageToken:lenient:)``).
     public func search(
         datastoreID: String, resourceType: String, parameters: [(name: String, value: String)], count: Int?, pageToken: String?
     ) async throws -> SearchPage {
-        let record = try self.activeDatastore(datastoreID)
-        let type = try Self.resourceType(resourceType)
-        var pageSize = count
-        var ids: Set<String>?
-        var parsed: [(parameter: SearchParameter, value: String, exact: Bool)] = []
-        for (name, value) in parameters {
-            let parts = name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let base = parts[0]
-            let modifier = parts.count > 1 ? parts[1] : nil
-            switch base {
-            case "_count":
-                guard modifier == nil, let number = Int(value) else {
-                    throw HealthLakeError(code: .validation, message: "_count must be an integer")
-                }
-                pageSize = number
-            case "_id":
-                guard modifier == nil else { throw HealthLakeError(code: .validation, message: "_id takes no modifier") }
-                let values = Set(value.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
-                ids = ids.map { $0.intersection(values) } ?? values
-            default:
-                guard let parameter = self.table.parameter(named: base, for: type) else {
-                    throw HealthLakeError(
-                        code: .validation,
-                        message: "unknown search parameter \"\(base.prefix(64))\" for \(type.name); known: "
-                            + (["_id", "_count"] + self.table.parameters(for: type).map(\.name)).joined(separator: ", "))
-                }
-                guard modifier == nil || (modifier == "exact" && parameter.type == .string) else {
-                    throw HealthLakeError(code: .validation, message: "unsupported modifier :\(modifier!.prefix(32)) on \(base)")
-                }
-                parsed.append((parameter, value, modifier == "exact"))
-            }
-        }
-        let limit = try self.pageSize(pageSize ?? self.settings.defaultPageSize)
-        var offset = 0
-        if let pageToken, !pageToken.isEmpty {
-            guard let number = Int(pageToken), number >= 0 else {
-                throw HealthLakeError(code: .validation, message: "the page token is not one this service returned")
-            }
-            offset = number
-        }
-        // The index key comes from kmsd on every search, so a revoked key stops search too.
-        let index = try await self.index(for: record)
-        let clauses = try parsed.map { try index.clause(for: $0.parameter, value: $0.value, exact: $0.exact) }
-        let page: [StoredResource]
-        let more: Bool
-        if let ids {
-            // Few ids: read each, then check the other clauses against its own tokens.
-            var matches: [StoredResource] = []
-            for id in ids.sorted() where FHIRResource.isValidID(id) {
-                guard let current = try self.store.currentVersion(datastoreID: datastoreID, resourceType: type, resourceID: id),
-                    !current.isDeleted
-                else { continue }
-                let resource = try await self.read(datastoreID: datastoreID, resourceType: type.name, id: id)
-                if !clauses.isEmpty {
-                    let parsedResource = try FHIRResource.parse(resource.json, table: self.table, limits: self.settings.validationLimits)
-                    guard BlindIndex.matches(Set(index.extractTokens(from: parsedResource)), clauses) else { continue }
-                }
-                matches.append(resource)
-            }
-            page = Array(matches.dropFirst(offset).prefix(limit))
-            more = matches.count > offset + limit
-        } else {
-            let found = try self.store.search(datastoreID: datastoreID, resourceType: type, clauses: clauses, limit: limit + 1, offset: offset)
-            more = found.count > limit
-            page = try await self.concurrentlyMap(Array(found.prefix(limit))) { id in
-                try await self.read(datastoreID: datastoreID, resourceType: type.name, id: id)
-            }
-        }
-        return SearchPage(resources: page, nextPageToken: more ? String(offset + limit) : nil)
+        let result = try await self.search(
+            datastoreID: datastoreID, resourceType: resourceType, parameters: parameters, count: count, pageToken: pageToken, lenient: false)
+        return SearchPage(
+            resources: result.matches.map {
+                StoredResource(json: $0.json, resourceType: $0.resourceType, id: $0.id, versionID: $0.versionID, lastUpdated: $0.lastUpdated, created: false)
+            },
+            nextPageToken: result.nextPageToken)
     }
 }

@@ -20,6 +20,9 @@ public struct FHIRServiceSettings: Sendable {
     /// Waiting period when a deleted datastore's service-owned key is scheduled for deletion.
     /// Default 7 days (kmsd's minimum).
     public var serviceKeyDeletionWindowDays: Int32
+    /// Limits on one search (parameters, alternatives, value length, tokens, page token
+    /// length, resources decrypted to check long starts-with values); see ``SearchLimits``.
+    public var searchLimits: SearchLimits = SearchLimits()
 
     /// Creates settings; every argument has the documented default.
     public init(

@@ -227,14 +227,14 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
         request: Keylake_Healthlake_V1_SearchResourcesRequest, context: ServerContext
     ) async throws -> Keylake_Healthlake_V1_SearchResourcesResponse {
         try await self.perform("SearchResources", context) { _ in
-            let page = try await self.service.search(
+            let result = try await self.service.search(
                 datastoreID: request.datastoreID, resourceType: request.resourceType,
                 parameters: request.parameters.map { ($0.name, $0.value) }, count: request.count == 0 ? nil : Int(request.count),
-                pageToken: request.pageToken.isEmpty ? nil : request.pageToken)
+                pageToken: request.pageToken.isEmpty ? nil : request.pageToken, lenient: request.lenient)
             return .with {
-                $0.bundle = Data(Self.searchBundle(page, resourceType: request.resourceType))
-                $0.ids = page.resources.map(\.id)
-                $0.nextPageToken = page.nextPageToken ?? ""
+                $0.bundle = Data(result.bundle())
+                $0.ids = result.matches.map(\.id)
+                $0.nextPageToken = result.nextPageToken ?? ""
             }
         }
     }

@@ -3,26 +3,30 @@
 /// the decrypted resources.
 ///
 /// The caller supplies the datastore's ``BlindIndex``, its key unwrapped by the key service for
-/// this search, and the ``EnvelopeCipher`` whose provider unwraps every resource's data keys:
-/// a search always reaches the key service.
+/// this search, and an ``Opener`` that reads and decrypts a resource's current version (its
+/// data keys unwrapped by the key service): a search always reaches the key service.
 ///
 /// Paging is keyset paging in ``SearchSort`` order (`lastUpdated`, then id): a ``PageToken``
 /// names the last position of the previous page and the time of the first page, so pages
 /// neither repeat nor skip a resource while other resources are created.
 public struct ResourceSearch: Sendable {
+    /// Reads and decrypts the current version of a resource of the datastore by id; `nil` when
+    /// it does not exist or is deleted.
+    public typealias Opener = @Sendable (FHIRResourceType, String) async throws -> SearchMatch?
+
     /// The store.
     public let store: ResourceStore
-    /// The cipher that opens resources.
-    public let cipher: EnvelopeCipher
+    /// Opens resources.
+    public let open: Opener
     /// The datastore's index (its key unwrapped for this search).
     public let index: BlindIndex
     /// Search limits.
     public let limits: SearchLimits
 
-    /// Creates a search over a datastore's store, cipher and index.
-    public init(store: ResourceStore, cipher: EnvelopeCipher, index: BlindIndex, limits: SearchLimits = SearchLimits()) {
+    /// Creates a search over a datastore's store, index and resources.
+    public init(store: ResourceStore, index: BlindIndex, limits: SearchLimits = SearchLimits(), open: @escaping Opener) {
         self.store = store
-        self.cipher = cipher
+        self.open = open
         self.index = index
         self.limits = limits
     }
@@ -36,7 +40,7 @@ public struct ResourceSearch: Sendable {
     /// - Throws: ``DataStoreError`` `invalidRequest` for an unparseable value or a page token
     ///   that is not this search's; `searchTooCostly` beyond ``SearchLimits/maximumTokens`` or,
     ///   for a count, ``SearchLimits/maximumPostFilterCandidates``; `keyUnavailable`,
-    ///   `decryptionFailed` from the cipher; `datastoreNotActive`.
+    ///   `decryptionFailed` and whatever else the opener throws; `datastoreNotActive`.
     public func run(_ query: SearchQuery, datastoreID: String, pageToken: String? = nil, now: Int64) async throws -> SearchResult {
         let clauses = try query.criteria.map { try self.index.clause(for: $0.parameter, value: $0.value, exact: $0.exact) }
         let tokenCount = clauses.reduce(0) { $0 + $1.tokens.count }
@@ -70,7 +74,7 @@ public struct ResourceSearch: Sendable {
                 datastoreID: datastoreID, resourceType: query.resourceType, filter: filter, sort: query.sort, after: position, limit: wanted + 1)
             exhausted = batch.count <= wanted
             let candidates = Array(batch.prefix(wanted))
-            let opened = try await self.open(candidates, type: query.resourceType, datastoreID: datastoreID)
+            let opened = try await self.openAll(candidates, type: query.resourceType)
             for (candidate, match) in zip(candidates, opened) {
                 examined += 1
                 position = candidate
@@ -102,7 +106,7 @@ public struct ResourceSearch: Sendable {
             let batch = try self.store.searchCandidates(
                 datastoreID: datastoreID, resourceType: type, filter: filter, sort: .ascending, after: position, limit: 100)
             guard let last = batch.last else { return total }
-            for match in try await self.open(batch, type: type, datastoreID: datastoreID) {
+            for match in try await self.openAll(batch, type: type) {
                 if let match, try Self.passes(match, postFilters) { total += 1 }
             }
             position = last
@@ -118,23 +122,10 @@ public struct ResourceSearch: Sendable {
 
     /// The current versions of `candidates`, decrypted concurrently, in order; `nil` for one
     /// deleted since it was selected.
-    private func open(_ candidates: [SearchCursor], type: FHIRResourceType, datastoreID: String) async throws -> [SearchMatch?] {
+    private func openAll(_ candidates: [SearchCursor], type: FHIRResourceType) async throws -> [SearchMatch?] {
         try await withThrowingTaskGroup(of: (Int, SearchMatch?).self) { group in
             for (position, candidate) in candidates.enumerated() {
-                group.addTask {
-                    let stored: StoredVersion
-                    do {
-                        stored = try self.store.read(datastoreID: datastoreID, resourceType: type, resourceID: candidate.resourceID)
-                    } catch let error as DataStoreError where error.code == .notFound {
-                        return (position, nil)
-                    }
-                    guard let sealed = stored.sealed else { return (position, nil) }
-                    let json = try await self.cipher.open(sealed, context: stored.context(datastoreID: datastoreID))
-                    return (
-                        position,
-                        SearchMatch(resourceType: type, id: stored.resourceID, versionID: stored.versionID, lastUpdated: stored.lastUpdated, json: json)
-                    )
-                }
+                group.addTask { (position, try await self.open(type, candidate.resourceID)) }
             }
             var results = [SearchMatch?](repeating: nil, count: candidates.count)
             for try await (position, match) in group { results[position] = match }
