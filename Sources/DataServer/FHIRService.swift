@@ -85,9 +85,9 @@ public final class FHIRService: Sendable {
     public let settings: FHIRServiceSettings
     private let keyService: KeyServiceClient
     private let directory: DatastoreKeyDirectory
-    private let cipher: EnvelopeCipher
+    let cipher: EnvelopeCipher
     let table: SearchParameterTable
-    private let logger: Logger
+    let logger: Logger
 
     /// Creates the service over a store and a key-service client.
     public init(
@@ -110,7 +110,7 @@ public final class FHIRService: Sendable {
         databasePath: String, keyService: KeyServiceClient, settings: FHIRServiceSettings = FHIRServiceSettings(),
         logger: Logger = Logger(label: "keylake.fhird")
     ) throws {
-        self.init(store: try ResourceStore(path: databasePath, logger: logger), keyService: keyService, settings: settings, logger: logger)
+        self.init(store: try ResourceStore(path: databasePath, settings: settings.storeSettings, logger: logger), keyService: keyService, settings: settings, logger: logger)
     }
 
     // MARK: - Datastores
@@ -139,6 +139,7 @@ public final class FHIRService: Sendable {
         if let token = request.clientToken, !(1...64).contains(token.count) {
             throw HealthLakeError(code: .validation, message: "ClientToken must be 1 to 64 characters")
         }
+        try self.validateTags(request.tags.map { (key: $0.key, value: $0.value) })
         let encryption: EncryptionConfiguration
         switch request.keyType {
         case .serviceOwned:
@@ -321,7 +322,7 @@ public final class FHIRService: Sendable {
         async let indexing = self.index(for: record)
         let tokens = try await indexing.extractTokens(from: stored)
         let sealed = try await sealing
-        try self.store.commit([
+        try await self.store.groupCommit([
             ResourceWrite(
                 datastoreID: record.id, resourceType: stored.resourceType, resourceID: id, versionID: version, lastUpdated: lastUpdated,
                 content: .sealed(sealed), tokens: tokens)
@@ -366,7 +367,7 @@ public final class FHIRService: Sendable {
         }
         _ = try await self.index(for: record)
         let version = current.versionID + 1
-        try self.store.commit([
+        try await self.store.groupCommit([
             ResourceWrite(
                 datastoreID: datastoreID, resourceType: type, resourceID: id, versionID: version, lastUpdated: Self.now(), content: .deleted,
                 tokens: [])
@@ -410,7 +411,7 @@ public final class FHIRService: Sendable {
         return BlindIndex(key: try await self.cipher.indexKey(unwrapping: wrapped, datastoreID: record.id), table: self.table)
     }
 
-    private func open(_ stored: StoredVersion, datastoreID: String) async throws -> StoredResource {
+    func open(_ stored: StoredVersion, datastoreID: String) async throws -> StoredResource {
         guard let sealed = stored.sealed else {
             throw DataStoreError(code: .notFound, message: "\(stored.resourceType.name)/\(stored.resourceID) version \(stored.versionID) is a deletion")
         }

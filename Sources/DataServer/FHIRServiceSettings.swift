@@ -23,6 +23,16 @@ public struct FHIRServiceSettings: Sendable {
     /// Limits on one search (parameters, alternatives, value length, tokens, page token
     /// length, resources decrypted to check long starts-with values); see ``SearchLimits``.
     public var searchLimits: SearchLimits = SearchLimits()
+    /// Limits on batch and transaction Bundles: at most 500 entries and 16 MiB by default.
+    public var bundleLimits: FHIRBundleLimits = FHIRBundleLimits()
+    /// How many entries of a Bundle are prepared at once: data keys requested from kmsd (and
+    /// resources sealed) for a transaction, entries processed for a batch. Default 8.
+    public var bundleConcurrency: Int = 8
+    /// The most tags a datastore may have (HealthLake's limit). Default 50.
+    public var maximumTagsPerDatastore: Int = 50
+    /// The resource store's settings, such as the group-commit size (default 64 writes per
+    /// transaction).
+    public var storeSettings: ResourceStoreSettings = ResourceStoreSettings()
 
     /// Creates settings; every argument has the documented default.
     public init(

@@ -87,6 +87,20 @@ public struct HealthLakeError: Error, Hashable, Sendable, CustomStringConvertibl
             }
         }
 
+        /// The HTTP status line a Bundle response entry carries for a failure with this code,
+        /// e.g. `404 Not Found`.
+        public var httpStatus: String {
+            switch self.wrapped {
+            case .validation: "400 Bad Request"
+            case .resourceNotFound: "404 Not Found"
+            case .conflict, .datastoreNotActive: "409 Conflict"
+            case .versionConflict: "412 Precondition Failed"
+            case .accessDenied, .kmsKeyAccessDenied, .kmsKeyDisabled, .kmsKeyInvalidState, .kmsKeyNotFound: "403 Forbidden"
+            case .kmsKeyUnavailable: "503 Service Unavailable"
+            case .decryptionFailed, .internalServer: "500 Internal Server Error"
+            }
+        }
+
         var rpcCode: RPCError.Code {
             switch self.wrapped {
             case .validation: .invalidArgument
@@ -118,6 +132,21 @@ public struct HealthLakeError: Error, Hashable, Sendable, CustomStringConvertibl
 
     /// `ErrorName: message`.
     public var description: String { "\(self.code): \(self.message)" }
+
+    /// The same error about one entry of a Bundle: the message and every issue's diagnostics
+    /// start with `entry N (METHOD url): `, and issues without an expression get
+    /// `Bundle.entry[N]`.
+    public func about(entry index: Int, request: String) -> HealthLakeError {
+        let prefix = "entry \(index) (\(request)): "
+        let issues = self.outcome.issues.map { issue in
+            var issue = issue
+            if !issue.diagnostics.hasPrefix("entry \(index)") { issue.diagnostics = prefix + issue.diagnostics }
+            if issue.expression.isEmpty { issue.expression = ["Bundle.entry[\(index)]"] }
+            return issue
+        }
+        let message = self.message.hasPrefix("entry \(index)") ? self.message : prefix + self.message
+        return HealthLakeError(code: self.code, message: message, outcome: OperationOutcome(issues: issues))
+    }
 
     /// Compares by code only.
     public static func == (lhs: HealthLakeError, rhs: HealthLakeError) -> Bool { lhs.code == rhs.code }

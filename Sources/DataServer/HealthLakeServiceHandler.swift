@@ -125,7 +125,8 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
         request: Keylake_Healthlake_V1_TagResourceRequest, context: ServerContext
     ) async throws -> Keylake_Healthlake_V1_TagResourceResponse {
         try await self.perform("TagResource", context) { _ in
-            throw HealthLakeError(code: .internalServer, message: "TagResource is not implemented yet")
+            try self.service.tagResource(resourceARN: request.resourceArn, tags: request.tags.map { (key: $0.key, value: $0.value) })
+            return .init()
         }
     }
 
@@ -133,7 +134,8 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
         request: Keylake_Healthlake_V1_UntagResourceRequest, context: ServerContext
     ) async throws -> Keylake_Healthlake_V1_UntagResourceResponse {
         try await self.perform("UntagResource", context) { _ in
-            throw HealthLakeError(code: .internalServer, message: "UntagResource is not implemented yet")
+            try self.service.untagResource(resourceARN: request.resourceArn, keys: request.tagKeys)
+            return .init()
         }
     }
 
@@ -141,7 +143,8 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
         request: Keylake_Healthlake_V1_ListTagsForResourceRequest, context: ServerContext
     ) async throws -> Keylake_Healthlake_V1_ListTagsForResourceResponse {
         try await self.perform("ListTagsForResource", context) { _ in
-            throw HealthLakeError(code: .internalServer, message: "ListTagsForResource is not implemented yet")
+            let tags = try self.service.listTags(resourceARN: request.resourceArn)
+            return .with { response in response.tags = tags.map { tag in .with { $0.key = tag.key; $0.value = tag.value } } }
         }
     }
 
@@ -151,7 +154,8 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
         request: Keylake_Healthlake_V1_ProcessBundleRequest, context: ServerContext
     ) async throws -> Keylake_Healthlake_V1_ProcessBundleResponse {
         try await self.perform("ProcessBundle", context) { _ in
-            throw HealthLakeError(code: .internalServer, message: "ProcessBundle is not implemented yet")
+            let response = try await self.service.processBundle(datastoreID: request.datastoreID, json: Array(request.bundle))
+            return .with { $0.bundle = Data(response) }
         }
     }
 
