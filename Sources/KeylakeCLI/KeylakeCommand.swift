@@ -11,6 +11,7 @@ public struct KeylakeCommand: AsyncParsableCommand {
             DevCommand.self, DemoCommand.self, KMSCommand.self, AuditCommand.self, HealthCommand.self, WhoAmICommand.self, BenchCommand.self,
             DaemonSubcommand.self,
             HealthLakeCommand.self, FHIRCommand.self,
+            ChaosCommand.self,
         ])
 
     public init() {}

@@ -155,8 +155,8 @@ public struct InvariantChecker: Sendable {
             detail: "recovered \(Self.format(recovery)) s after healing (bound \(Self.format(bound)) s)", violations: violations)
     }
 
-    /// Three decimals.
-    static func format(_ seconds: Double) -> String {
+    /// Seconds rounded to milliseconds, for messages and summaries.
+    public static func format(_ seconds: Double) -> String {
         let milliseconds = (seconds * 1000).rounded()
         return "\(milliseconds / 1000)"
     }

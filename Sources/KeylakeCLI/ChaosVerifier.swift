@@ -1,0 +1,94 @@
+import Foundation
+import GRPCCore
+import KeylakeChaos
+import KeylakeDevPKI
+import KeylakeProto
+import KeylakeTransport
+import SwiftProtobuf
+
+/// After the load: reads back every acknowledged write, searches for traces of failed creates,
+/// and collects the customer-managed key's audit trail and the chain's verdict.
+struct ChaosVerifier: Sendable {
+    typealias KMS = Keylake_Kms_V1_KeyManagementService.Client<KeylakeClientTransport>
+    typealias HealthLake = Keylake_Healthlake_V1_HealthLakeService.Client<KeylakeClientTransport>
+
+    var admin: KMS
+    var fhir: HealthLake
+    var datastoreID: String
+    var keyARN: String
+    var recorder: ChaosRecorder
+
+    /// Verifies `operations`' writes. `accessNote` says how the data service could use the key.
+    func verifyWrites(_ operations: [OperationRecord], accessNote: String) async throws -> WriteVerification {
+        var seen = Set<String>()
+        var reads: [WriteVerification.ReadBack] = []
+        for operation in operations where operation.kind.isWrite && operation.succeeded && !operation.resourceID.isEmpty {
+            guard seen.insert(operation.resourceID).inserted else { continue }
+            let id = operation.resourceID
+            do {
+                let response = try await ChaosRetry.call("reading Patient/\(id)") {
+                    try await self.fhir.readResource(
+                        .with {
+                            $0.datastoreID = self.datastoreID
+                            $0.resourceType = operation.resourceType
+                            $0.id = id
+                        }, options: .cli)
+                }
+                reads.append(.init(resourceType: operation.resourceType, resourceID: id, contentDigest: ContentDigest.of(response.resource), errorName: nil))
+            } catch let error as CLIError {
+                reads.append(
+                    .init(resourceType: operation.resourceType, resourceID: id, contentDigest: nil, errorName: error.description))
+            }
+        }
+        var searches: [WriteVerification.MarkerSearch] = []
+        for operation in operations where operation.kind == .create && operation.completed != nil && operation.errorName != nil {
+            guard let marker = operation.marker else { continue }
+            do {
+                let found = try await ChaosRetry.call("searching for marker \(marker)") {
+                    try await self.fhir.searchResources(
+                        .with {
+                            $0.datastoreID = self.datastoreID
+                            $0.resourceType = operation.resourceType
+                            $0.parameters = [.with { $0.name = "identifier"; $0.value = marker }]
+                        }, options: .cli)
+                }
+                searches.append(.init(operation: operation.sequence, foundIDs: found.ids, errorName: nil))
+            } catch let error as CLIError {
+                searches.append(.init(operation: operation.sequence, foundIDs: [], errorName: error.description))
+            }
+        }
+        return WriteVerification(reads: reads, markerSearches: searches, accessNote: accessNote)
+    }
+
+    /// The key's audit events (oldest first) and the chain's verdict.
+    func collectAudit() async throws -> AuditEvidence {
+        var events: [Keylake_Kms_V1_AuditEvent] = []
+        var token = ""
+        repeat {
+            let page = try await ChaosRetry.call("LookupEvents") {
+                try await self.admin.lookupEvents(
+                    .with { [token] in
+                        $0.lookupAttributes = [.with { $0.attributeKey = "ResourceName"; $0.attributeValue = self.keyARN }]
+                        $0.maxResults = 1000
+                        $0.nextToken = token
+                    }, options: .cli)
+            }
+            events += page.events
+            token = page.nextToken
+        } while !token.isEmpty
+        // kmsd answers newest first.
+        events.reverse()
+        let formatter = ISO8601DateFormatter()
+        let facts = events.enumerated().map { position, event in
+            let object = (try? JSONSerialization.jsonObject(with: Data(event.cloudTrailEvent.utf8))) as? [String: Any] ?? [:]
+            let identity = object["userIdentity"] as? [String: Any] ?? [:]
+            let time = (object["eventTime"] as? String).flatMap { formatter.date(from: $0) }
+                ?? Date(timeIntervalSince1970: TimeInterval(event.eventTime))
+            return AuditFact(
+                position: position, eventName: event.eventName, time: time.timeIntervalSince(self.recorder.startDate),
+                byDataService: identity["invokedBy"] as? String == DevPKI.fhirdPrincipal, errorCode: object["errorCode"] as? String)
+        }
+        let chain = try await ChaosRetry.call("VerifyAuditChain") { try await self.admin.verifyAuditChain(.init(), options: .cli) }
+        return AuditEvidence(facts: facts, chainValid: chain.valid, eventsChecked: Int(chain.eventsChecked), chainProblem: chain.problem)
+    }
+}
