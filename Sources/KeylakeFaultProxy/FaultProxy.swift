@@ -82,6 +82,7 @@ public final class FaultProxy: Sendable {
     private let configuration: Configuration
     private let group: any EventLoopGroup
     private let state = Mutex(State())
+    private let board = ToxicBoard(ProxySnapshot(version: 0, entries: [], link: .up))
     private let stopped: EventLoopPromise<Void>
 
     /// Creates a proxy; nothing is bound until ``start()`` or ``run()``.
@@ -163,6 +164,7 @@ public final class FaultProxy: Sendable {
             state.phase = .stopped
             state.link = .down
             state.version += 1
+            self.board.publish(state.snapshot)
             defer { state.listener = nil }
             return (state.listener, Array(state.connections.values))
         }
@@ -209,6 +211,7 @@ public final class FaultProxy: Sendable {
         let (listener, handles, snapshot) = self.state.withLock { state in
             state.link = .down
             state.version += 1
+            self.board.publish(state.snapshot)
             defer { state.listener = nil }
             return (state.listener, Array(state.connections.values), state.snapshot)
         }
@@ -223,6 +226,7 @@ public final class FaultProxy: Sendable {
         let (handles, snapshot) = self.state.withLock { state in
             if state.link == .up { state.link = .partitioned }
             state.version += 1
+            self.board.publish(state.snapshot)
             return (Array(state.connections.values), state.snapshot)
         }
         self.broadcast(snapshot, to: handles)
@@ -241,6 +245,7 @@ public final class FaultProxy: Sendable {
             }
             state.link = .up
             state.version += 1
+            self.board.publish(state.snapshot)
             let needsListener = state.listener == nil && !state.rebinding
             if needsListener { state.rebinding = true }
             return (needsListener, port, Array(state.connections.values), state.snapshot)
@@ -323,6 +328,7 @@ public final class FaultProxy: Sendable {
             try change(&state.entries, state.nextEntryID)
             state.nextEntryID += 1
             state.version += 1
+            self.board.publish(state.snapshot)
             return (Array(state.connections.values), state.snapshot)
         }
         self.broadcast(snapshot, to: handles)
@@ -359,29 +365,27 @@ public final class FaultProxy: Sendable {
     /// Runs on the accepted channel's event loop: admits it (or closes it) and starts its connection.
     private func accept(_ channel: any Channel, settings: FaultProxySettings) throws {
         let logger = self.configuration.logger
-        let admitted: (UInt64, ProxySnapshot)? = self.state.withLock { state in
+        let admitted: UInt64? = self.state.withLock { state in
             guard state.phase == .running, state.link != .down, state.connections.count < settings.maxConnections else {
                 return nil
             }
             state.nextConnectionID += 1
-            return (state.nextConnectionID, state.snapshot)
+            return state.nextConnectionID
         }
-        guard let (id, snapshot) = admitted else {
+        guard let id = admitted else {
             logger.warning("refusing connection: proxy down or connection limit reached", metadata: ["limit": "\(settings.maxConnections)"])
             ProxyConnection.reset(channel)
             return
         }
         let connection = ProxyConnection(
-            id: id, client: channel, snapshot: snapshot, settings: settings, upstreamHost: self.configuration.upstreamHost,
+            id: id, client: channel, board: self.board, settings: settings, upstreamHost: self.configuration.upstreamHost,
             upstreamPort: self.configuration.upstreamPort, logger: logger,
             onFinish: { [self] in
                 self.state.withLock { _ = $0.connections.removeValue(forKey: id) }
             })
         try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(connection: connection, side: .client))
-        let latest: ProxySnapshot = self.state.withLock { state in
+        self.state.withLock { state in
             state.connections[id] = Handle(client: channel, connection: NIOLoopBound(connection, eventLoop: channel.eventLoop))
-            return state.snapshot
         }
-        connection.apply(latest, force: true)
     }
 }

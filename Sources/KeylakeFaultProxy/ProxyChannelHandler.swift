@@ -13,6 +13,11 @@ final class ProxyChannelHandler: ChannelInboundHandler {
         self.side = side
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        if self.side == .client { self.connection.clientBecameActive() }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.connection.read(self.side, Self.unwrapInboundIn(data))
     }

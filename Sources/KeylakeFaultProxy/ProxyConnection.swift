@@ -52,18 +52,21 @@ final class ProxyConnection {
     private let upstreamHost: String
     private let upstreamPort: Int
     private let logger: Logger
+    private var clientActive = false
     private var clientClosed = false
     private var finished = false
     private let onFinish: () -> Void
+    private let board: ToxicBoard
 
     init(
-        id: UInt64, client: any Channel, snapshot: ProxySnapshot, settings: FaultProxySettings, upstreamHost: String,
+        id: UInt64, client: any Channel, board: ToxicBoard, settings: FaultProxySettings, upstreamHost: String,
         upstreamPort: Int, logger: Logger, onFinish: @escaping () -> Void
     ) {
         self.id = id
         self.client = client
         self.eventLoop = client.eventLoop
-        self.snapshot = snapshot
+        self.board = board
+        self.snapshot = board.current
         self.settings = settings
         self.upstreamHost = upstreamHost
         self.upstreamPort = upstreamPort
@@ -78,9 +81,11 @@ final class ProxyConnection {
 
     // MARK: - Life cycle
 
-    /// Starts the connection: arms timers and connects upstream unless the link is partitioned.
-    func begin() {
-        self.apply(self.snapshot, force: true)
+    /// The client channel is active: arms timers and connects upstream unless the link is
+    /// partitioned. (Not earlier: a read requested before the accepted channel is registered is lost.)
+    func clientBecameActive() {
+        self.clientActive = true
+        self.apply(self.board.current, force: true)
     }
 
     /// Takes a new snapshot of toxics and link state (older ones are ignored).
@@ -103,7 +108,7 @@ final class ProxyConnection {
                 self.fire(timer.action)
             }
         }
-        if case .waitingForLink = self.upstream, snapshot.link == .up {
+        if case .waitingForLink = self.upstream, snapshot.link == .up, self.clientActive {
             self.connectUpstream()
         }
         self.flush(.upstream)
@@ -191,7 +196,14 @@ final class ProxyConnection {
 
     // MARK: - Events from the channel handlers
 
+    /// Takes the board's snapshot if it is newer than the one in hand.
+    private func refresh() {
+        let latest = self.board.current
+        if latest.version > self.snapshot.version { self.apply(latest) }
+    }
+
     func read(_ side: Side, _ buffer: ByteBuffer) {
+        self.refresh()
         let flow: Toxic.Flow = side == .client ? .upstream : .downstream
         guard self.destination(of: flow) != nil || side == .client else { return }
         let pieces = self.flows[flow]!.schedule.plan(
@@ -273,7 +285,8 @@ final class ProxyConnection {
     /// low-water mark, and closes the destination once the source ended and nothing is left.
     private func flush(_ flow: Toxic.Flow) {
         guard !self.finished, let destination = self.destination(of: flow) else { return }
-        guard !self.snapshot.isHeld(flow) else { return }
+        self.refresh()
+        guard !self.finished, !self.snapshot.isHeld(flow) else { return }
         let now = NIODeadline.now()
         var wrote = false
         while let head = self.flows[flow]!.queue.first, head.notBefore <= now, destination.isWritable {

@@ -90,11 +90,11 @@ struct FaultProxyTests {
     func timeoutCloses() async throws {
         try await withEchoProxy { proxy, port in
             try proxy.addToxic(Toxic(spec: "timeout timeout=200 direction=both"))
-            let client = try await TestClient.connect(port: port)
             let started = ContinuousClock.now
+            let client = try await TestClient.connect(port: port)
             try await client.send(payload(100))
             try await waitUntil { client.inbox.snapshot.closed }
-            #expect(ContinuousClock.now - started >= .milliseconds(150))
+            #expect(ContinuousClock.now - started >= .milliseconds(190))
             #expect(client.inbox.snapshot.bytes.isEmpty)
         }
     }

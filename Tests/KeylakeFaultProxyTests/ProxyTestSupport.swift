@@ -153,8 +153,9 @@ func withEchoProxy(
     settings: FaultProxySettings = FaultProxySettings(), _ body: (FaultProxy, Int) async throws -> Void
 ) async throws {
     let echo = try await EchoServer.start()
+    let logger = Logger(label: "test.proxy")
     let proxy = FaultProxy(
-        configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, settings: settings, logger: Logger(label: "test.proxy")))
+        configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, settings: settings, logger: logger))
     let port = try await proxy.start()
     do {
         try await body(proxy, port)
