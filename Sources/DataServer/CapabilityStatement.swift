@@ -19,7 +19,11 @@ public enum CapabilityStatement {
                 "readHistory": .bool(true),
                 "updateCreate": .bool(true),
                 "searchParam": .array(
-                    [.object(["name": .string("_id"), "type": .string("token")]), .object(["name": .string("_count"), "type": .string("number")])]
+                    [
+                        .object(["name": .string("_id"), "type": .string("token")]),
+                        .object(["name": .string("_lastUpdated"), "type": .string("date")]),
+                        .object(["name": .string("_count"), "type": .string("number")]),
+                    ]
                         + parameters),
             ])
         }

@@ -79,6 +79,7 @@ public struct SearchParameterTable: Hashable, Sendable {
         rows += subjectRows(.medicationRequest) + [
             SearchParameter(.medicationRequest, "code", .token, "medicationCodeableConcept.coding"),
             SearchParameter(.medicationRequest, "authoredon", .date, "authoredOn"),
+            SearchParameter(.medicationRequest, "date", .date, "dosageInstruction.timing.event"),
             SearchParameter(.medicationRequest, "status", .token, "status"),
             SearchParameter(.medicationRequest, "intent", .token, "intent"),
             SearchParameter(.medicationRequest, "category", .token, "category.coding"),
