@@ -13,7 +13,7 @@ import Logging
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchRPCCommand.self, BenchKMSCommand.self])
+        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchRPCCommand.self, BenchKMSCommand.self, BenchFHIRCommand.self])
 }
 
 /// `keylake bench rpc`: unary calls over the real transport (TLS 1.3, loopback) against the same
