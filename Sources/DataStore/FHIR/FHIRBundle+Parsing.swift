@@ -100,7 +100,9 @@ extension FHIRBundle {
                 case .failure(let error):
                     issues += error.outcome.issues
                 case .success(let action):
-                    guard let target = action.target else { continue }
+                    // Reads may name a resource the transaction writes (FHIR's overlap rule is
+                    // about DELETE, POST and PUT).
+                    guard action.method != .get, let target = action.target else { continue }
                     if let first = targets[target] {
                         issues.append(
                             .init(
