@@ -39,26 +39,56 @@ public final class AuditTrail: Sendable {
     ///
     /// - Throws: Whatever the database throws; the caller must fail the request (fail closed).
     func append(_ db: Database, _ draft: AuditEventDraft) throws {
+        try self.append(db, self.prepare(draft))
+    }
+
+    /// Renders an event's document (id, time, canonical JSON) without touching the database, so
+    /// that this work can run on the caller's task, outside the single writer.
+    func prepare(_ draft: AuditEventDraft) -> PreparedAuditEvent {
         let now = self.clock.now()
         let document = self.document(for: draft, eventID: SecureRandom.uuidString(), time: now)
+        return PreparedAuditEvent(
+            eventID: document.eventID, time: now, document: document.text, eventName: draft.eventName,
+            keyID: draft.keyID, principal: draft.principal, ownerService: draft.ownerService
+        )
+    }
+
+    /// Appends a prepared event inside the caller's transaction: chains its hash to the head,
+    /// seals it and moves the head. It commits or rolls back with the transaction.
+    ///
+    /// - Throws: Whatever the database throws; the caller must fail the request (fail closed).
+    func append(_ db: Database, _ event: PreparedAuditEvent) throws {
+        try self.append(db, events: [event])
+    }
+
+    /// Appends prepared events in order inside the caller's transaction, reading and moving the
+    /// chain head once for all of them. They commit or roll back with the transaction; if this
+    /// throws, some may have been inserted, so the caller must roll the transaction back.
+    ///
+    /// - Throws: Whatever the database throws.
+    func append(_ db: Database, events: [PreparedAuditEvent]) throws {
+        guard !events.isEmpty else { return }
         let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT sequence, chain_hash FROM audit_head WHERE id = 1"))
-        let previousSequence: Int64 = head?["sequence"] ?? 0
-        let previousHash: [UInt8] = (head?["chain_hash"] as Data?).map(Array.init) ?? Self.genesisHash
-        let sequence = previousSequence + 1
-        let hash = Self.chainHash(previous: previousHash, document: document)
-        try db.cachedStatement(
+        var sequence: Int64 = head?["sequence"] ?? 0
+        var hash: [UInt8] = (head?["chain_hash"] as Data?).map(Array.init) ?? Self.genesisHash
+        let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO audit_event (sequence, event_id, event_time, event_name, key_id, principal, owner_service,
                     document, chain_hash, seal)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(
-            arguments: [
-                sequence, document.eventID, KeyStore.milliseconds(now), draft.eventName, draft.keyID?.description,
-                draft.principal, draft.ownerService, document.text, Data(hash),
-                Data(self.seal(Self.eventSealLabel, sequence: sequence, hash: hash)),
-            ]
         )
+        for event in events {
+            sequence += 1
+            hash = Self.chainHash(previous: hash, document: event.document)
+            try insert.execute(
+                arguments: [
+                    sequence, event.eventID, KeyStore.milliseconds(event.time), event.eventName, event.keyID?.description,
+                    event.principal, event.ownerService, event.document, Data(hash),
+                    Data(self.seal(Self.eventSealLabel, sequence: sequence, hash: hash)),
+                ]
+            )
+        }
         try db.cachedStatement(
             sql: """
                 INSERT INTO audit_head (id, sequence, chain_hash, seal) VALUES (1, ?, ?, ?)
@@ -154,7 +184,7 @@ public final class AuditTrail: Sendable {
         var event: [String: AuditJSON] = [
             "eventVersion": .string(Self.eventVersion),
             "userIdentity": draft.userIdentity,
-            "eventTime": .string(time.formatted(Date.ISO8601FormatStyle())),
+            "eventTime": .string(ISO8601Timestamp.text(time)),
             "eventSource": .string(draft.eventSource),
             "eventName": .string(draft.eventName),
             "awsRegion": .string(self.identity.region),

@@ -14,11 +14,17 @@ import Synchronization
 /// Results are delivered only after the batch's commit returns; if the commit fails, every job
 /// of the batch fails, so nothing is acknowledged that is not durable. Jobs run in submission
 /// order, each seeing the effects of the ones before it.
+///
+/// Prepared audit events (``append(_:)``) are the cheap kind of job: the batch appends them
+/// together after its other jobs, with one read and one write of the chain head
+/// (``AuditTrail/append(_:events:)``). They have no savepoint of their own: if appending them
+/// fails, the whole batch rolls back and every job of it fails (fail closed).
 final class GroupCommitWriter: Sendable {
     /// The most jobs one transaction carries.
     let maximumBatchSize: Int
 
     private let database: DatabasePool
+    private let appendEvents: @Sendable (Database, [PreparedAuditEvent]) throws -> Void
     private let queue = Mutex<Queue>(Queue())
 
     private struct Queue: ~Copyable {
@@ -26,8 +32,13 @@ final class GroupCommitWriter: Sendable {
         var draining = false
     }
 
+    private enum Work: Sendable {
+        case run(@Sendable (Database) -> Void)
+        case event(PreparedAuditEvent)
+    }
+
     private struct Job: Sendable {
-        let run: @Sendable (Database) -> Void
+        let work: Work
         let waiter: Waiter
     }
 
@@ -74,10 +85,18 @@ final class GroupCommitWriter: Sendable {
         let value = Mutex<Result<Value, any Error>?>(nil)
     }
 
-    /// Creates a writer over `database`.
-    init(database: DatabasePool, maximumBatchSize: Int) {
+    /// Creates a writer over `database`; `appendEvents` appends a batch's prepared audit events.
+    init(database: DatabasePool, maximumBatchSize: Int, appendEvents: @escaping @Sendable (Database, [PreparedAuditEvent]) throws -> Void) {
         self.database = database
         self.maximumBatchSize = max(1, maximumBatchSize)
+        self.appendEvents = appendEvents
+    }
+
+    /// Appends a prepared audit event in the next batch and returns once the batch commits.
+    ///
+    /// - Throws: The error that made the batch fail; the event is then not in the trail.
+    func append(_ event: PreparedAuditEvent) async throws {
+        try await self.submit(Job(work: .event(event), waiter: Waiter()))
     }
 
     /// Runs `body` in a savepoint of the next batch and returns its result once the batch commits.
@@ -88,7 +107,7 @@ final class GroupCommitWriter: Sendable {
         let outcome = Outcome<Value>()
         let waiter = Waiter()
         let job = Job(
-            run: { db in
+            work: .run { db in
                 let result: Result<Value, any Error>
                 if db.isInsideTransaction {
                     var value: Value?
@@ -109,6 +128,17 @@ final class GroupCommitWriter: Sendable {
             },
             waiter: waiter
         )
+        try await self.submit(job)
+        guard let result = outcome.value.withLock({ $0 }) else {
+            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "job did not run")
+        }
+        return try result.get()
+    }
+
+    /// Queues `job`, writes batches while this caller holds the drainer role, and returns once
+    /// the job's batch has committed.
+    private func submit(_ job: Job) async throws {
+        let waiter = job.waiter
         let drains = self.queue.withLock { queue -> Bool in
             queue.pending.append(job)
             if queue.draining { return false }
@@ -123,10 +153,7 @@ final class GroupCommitWriter: Sendable {
             case .failed(let error):
                 throw error
             case .committed:
-                guard let result = outcome.value.withLock({ $0 }) else {
-                    throw DatabaseError(resultCode: .SQLITE_ERROR, message: "job did not run")
-                }
-                return try result.get()
+                return
             }
         }
     }
@@ -140,12 +167,27 @@ final class GroupCommitWriter: Sendable {
             return batch
         }
         let database = self.database
+        let appendEvents = self.appendEvents
         // The batch carries other callers' work: shield it from this caller's cancellation
         // (GRDB interrupts a cancelled task's statement). The task is awaited right here.
         let failure = await Task.detached { () -> (any Error)? in
             do {
                 try await database.write { db in
-                    for job in batch { job.run(db) }
+                    var events = [PreparedAuditEvent]()
+                    for job in batch {
+                        switch job.work {
+                        case .run(let run): run(db)
+                        case .event(let event): events.append(event)
+                        }
+                    }
+                    if !events.isEmpty {
+                        // SQLite may have rolled the batch back after an earlier error: never
+                        // append outside the transaction.
+                        guard db.isInsideTransaction else {
+                            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the batch transaction was rolled back")
+                        }
+                        try appendEvents(db, events)
+                    }
                 }
                 return nil
             } catch {

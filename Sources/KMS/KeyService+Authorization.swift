@@ -33,26 +33,36 @@ extension KeyService {
     /// `NotFoundException` for everyone but its service calling for itself, with the same
     /// message as a missing key.
     func visibleKey(_ db: Database, _ keyID: String, caller: ResolvedCaller, notes: AuditNotes) throws -> KeyMetadata {
+        try self.visibleKey(DatabaseKeyLookup(db, store: self.store), keyID, caller: caller, notes: notes)
+    }
+
+    /// As the overload on a `Database`, reading through `lookup`.
+    func visibleKey(_ lookup: some KeyLookup, _ keyID: String, caller: ResolvedCaller, notes: AuditNotes) throws -> KeyMetadata {
         let reference = try KeyReference(parsing: keyID, identity: self.identity, limits: self.limits)
         let id: KeyID
         switch reference {
         case .key(let key):
             id = key
         case .alias(let name):
-            guard let target = try KeyStore.aliasTarget(db, name: name) else {
+            guard let target = try lookup.aliasTarget(name) else {
                 throw KMSError.notFound("Alias \(self.identity.aliasARN(KeyReference.clipped(name))) is not found.")
             }
             id = target
         }
-        return try self.visibleKey(db, id, caller: caller, notes: notes)
+        return try self.visibleKey(lookup, id, caller: caller, notes: notes)
     }
 
     /// The key with this id, as far as this caller may know (see the other overload).
     func visibleKey(_ db: Database, _ id: KeyID, caller: ResolvedCaller, notes: AuditNotes) throws -> KeyMetadata {
+        try self.visibleKey(DatabaseKeyLookup(db, store: self.store), id, caller: caller, notes: notes)
+    }
+
+    /// As the overload on a `Database`, reading through `lookup`.
+    func visibleKey(_ lookup: some KeyLookup, _ id: KeyID, caller: ResolvedCaller, notes: AuditNotes) throws -> KeyMetadata {
         let missing = KMSError.notFound("Key '\(self.identity.keyARN(id))' does not exist")
         let key: KeyMetadata
         do {
-            key = try KeyStore.fetchKey(db, id)
+            key = try lookup.key(id)
         } catch let error as KMSError where error.code == .notFound {
             throw missing
         }
@@ -68,6 +78,23 @@ extension KeyService {
     /// - Throws: ``KMSError`` `AccessDeniedException`.
     func authorize(
         _ db: Database,
+        _ key: KeyMetadata,
+        caller: ResolvedCaller,
+        action: String,
+        grantOperation: GrantOperation?,
+        context: EncryptionContext = [:],
+        grantFacts: GrantRequestFacts? = nil,
+        notes: AuditNotes
+    ) throws {
+        try self.authorize(
+            DatabaseKeyLookup(db, store: self.store), key, caller: caller, action: action, grantOperation: grantOperation,
+            context: context, grantFacts: grantFacts, notes: notes
+        )
+    }
+
+    /// As the overload on a `Database`, reading through `lookup`.
+    func authorize(
+        _ lookup: some KeyLookup,
         _ key: KeyMetadata,
         caller: ResolvedCaller,
         action: String,
@@ -93,7 +120,7 @@ extension KeyService {
             granteePrincipal: grantFacts?.granteePrincipal,
             retiringPrincipal: grantFacts?.retiringPrincipal
         )
-        let policy = try self.store.policy(db, keyID: key.keyID)
+        let policy = try lookup.policy(key.keyID)
         switch self.evaluator.evaluate(policy, for: request) {
         case .allowed:
             return
@@ -103,7 +130,7 @@ extension KeyService {
             )
         case .implicitlyDenied:
             if let grantOperation {
-                let grants = try KeyStore.grants(db, keyID: key.keyID, grantee: caller.principal)
+                let grants = try lookup.grants(key.keyID, grantee: caller.principal)
                 if let grant = grants.first(where: { grant in
                     grant.allows(grantOperation, principal: caller.principal, context: context)
                         && (grantFacts.map { $0.isWithin(grant) } ?? true)

@@ -13,11 +13,11 @@ extension KeyService {
         grantTokens: [String] = [],
         caller context: CallerContext
     ) async throws -> EncryptResult {
-        try await self.perform(.encrypt, context, requestParameters: self.cryptoParameters(keyID)) { db, caller, notes in
+        try await self.performCryptographic(.encrypt, context, requestParameters: self.cryptoParameters(keyID)) { lookup, caller, notes in
             let encryptionContext = try self.validatedRequest(encryptionContext, grantTokens: grantTokens, notes: notes)
             try self.validatePlaintext(plaintext)
-            let key = try self.usableKey(db, keyID, .encrypt, .encrypt, caller, encryptionContext, notes)
-            let blob = try self.seal(db, plaintext, key: key, context: encryptionContext)
+            let key = try self.usableKey(lookup, keyID, .encrypt, .encrypt, caller, encryptionContext, notes)
+            let blob = try self.seal(lookup, plaintext, key: key, context: encryptionContext)
             return EncryptResult(ciphertextBlob: blob, keyARN: key.arn)
         }
     }
@@ -40,9 +40,9 @@ extension KeyService {
     ) async throws -> DecryptResult {
         var parameters: [String: AuditJSON] = ["encryptionAlgorithm": "SYMMETRIC_DEFAULT"]
         if let keyID { parameters["keyId"] = .string(self.clipped(keyID)) }
-        return try await self.perform(.decrypt, context, requestParameters: parameters) { db, caller, notes in
+        return try await self.performCryptographic(.decrypt, context, requestParameters: parameters) { lookup, caller, notes in
             let encryptionContext = try self.validatedRequest(encryptionContext, grantTokens: grantTokens, notes: notes)
-            let (key, plaintext) = try self.open(db, ciphertextBlob, keyID: keyID, .decrypt, .decrypt, caller, encryptionContext, notes)
+            let (key, plaintext) = try self.open(lookup, ciphertextBlob, keyID: keyID, .decrypt, .decrypt, caller, encryptionContext, notes)
             return DecryptResult(plaintext: plaintext, keyARN: key.arn)
         }
     }
@@ -72,13 +72,14 @@ extension KeyService {
             let sourceContext = try self.validatedRequest(sourceEncryptionContext, grantTokens: grantTokens, notes: notes, parameter: "sourceEncryptionContext")
             let destinationContext = try self.validatedContext(destinationEncryptionContext)
             notes.setParameter("destinationEncryptionContext", .context(destinationContext))
+            let lookup = DatabaseKeyLookup(db, store: self.store)
             let (source, plaintext) = try self.open(
-                db, ciphertextBlob, keyID: sourceKeyID, .reEncrypt, .reEncryptFrom, caller, sourceContext, notes
+                lookup, ciphertextBlob, keyID: sourceKeyID, .reEncrypt, .reEncryptFrom, caller, sourceContext, notes
             )
             let destination = try self.visibleKey(db, destinationKeyID, caller: caller, notes: notes)
             try self.authorize(db, destination, caller: caller, action: "kms:ReEncryptTo", grantOperation: .reEncryptTo, context: destinationContext, notes: notes)
             try KMSOperation.reEncrypt.checkKeyState(destination)
-            let blob = try self.seal(db, plaintext, key: destination, context: destinationContext)
+            let blob = try self.seal(lookup, plaintext, key: destination, context: destinationContext)
             return ReEncryptResult(ciphertextBlob: blob, sourceKeyARN: source.arn, keyARN: destination.arn)
         }
     }
@@ -142,7 +143,7 @@ extension KeyService {
         if let keySpec { parameters["keySpec"] = .string(keySpec.rawValue) }
         if let numberOfBytes { parameters["numberOfBytes"] = .int(numberOfBytes) }
         let grantOperation: GrantOperation = withPlaintext ? .generateDataKey : .generateDataKeyWithoutPlaintext
-        return try await self.perform(operation, context, requestParameters: parameters) { db, caller, notes in
+        return try await self.performCryptographic(operation, context, requestParameters: parameters) { lookup, caller, notes in
             let encryptionContext = try self.validatedRequest(encryptionContext, grantTokens: grantTokens, notes: notes)
             let count: Int
             switch (keySpec, numberOfBytes) {
@@ -153,9 +154,9 @@ extension KeyService {
             case (.some, .some): throw KMSError.validation("give KeySpec or NumberOfBytes, not both")
             case (nil, nil): throw KMSError.validation("give KeySpec or NumberOfBytes")
             }
-            let key = try self.usableKey(db, keyID, operation, grantOperation, caller, encryptionContext, notes)
+            let key = try self.usableKey(lookup, keyID, operation, grantOperation, caller, encryptionContext, notes)
             let dataKey = SecureRandom.bytes(count: count)
-            let blob = try self.seal(db, dataKey, key: key, context: encryptionContext)
+            let blob = try self.seal(lookup, dataKey, key: key, context: encryptionContext)
             return DataKeyResult(ciphertextBlob: blob, plaintext: withPlaintext ? dataKey : nil, keyARN: key.arn)
         }
     }
@@ -203,7 +204,7 @@ extension KeyService {
 
     /// Looks up, authorises and state-checks the key of an encrypting operation.
     private func usableKey(
-        _ db: Database,
+        _ lookup: some KeyLookup,
         _ keyID: String,
         _ operation: KMSOperation,
         _ grantOperation: GrantOperation,
@@ -211,14 +212,14 @@ extension KeyService {
         _ context: EncryptionContext,
         _ notes: AuditNotes
     ) throws -> KeyMetadata {
-        let key = try self.visibleKey(db, keyID, caller: caller, notes: notes)
-        try self.authorize(db, key, caller: caller, action: operation.action, grantOperation: grantOperation, context: context, notes: notes)
+        let key = try self.visibleKey(lookup, keyID, caller: caller, notes: notes)
+        try self.authorize(lookup, key, caller: caller, action: operation.action, grantOperation: grantOperation, context: context, notes: notes)
         try operation.checkKeyState(key)
         return key
     }
 
-    private func seal(_ db: Database, _ plaintext: [UInt8], key: KeyMetadata, context: EncryptionContext) throws -> [UInt8] {
-        let material = try self.store.material(db, keyID: key.keyID, version: key.currentMaterialVersion)
+    private func seal(_ lookup: some KeyLookup, _ plaintext: [UInt8], key: KeyMetadata, context: EncryptionContext) throws -> [UInt8] {
+        let material = try lookup.material(key.keyID, version: key.currentMaterialVersion)
         return try CiphertextBlob.seal(
             plaintext,
             keyID: key.keyID,
@@ -231,7 +232,7 @@ extension KeyService {
 
     /// Parses, authorises, state-checks and opens a blob for `Decrypt` or `ReEncrypt`.
     private func open(
-        _ db: Database,
+        _ lookup: some KeyLookup,
         _ bytes: [UInt8],
         keyID: String?,
         _ operation: KMSOperation,
@@ -242,30 +243,30 @@ extension KeyService {
     ) throws -> (KeyMetadata, [UInt8]) {
         let blob = try CiphertextBlob(parsing: bytes, limits: self.configuration.ciphertextLimits)
         if let keyID {
-            let named = try self.visibleKey(db, keyID, caller: caller, notes: notes)
+            let named = try self.visibleKey(lookup, keyID, caller: caller, notes: notes)
             guard named.keyID == blob.keyID else {
                 throw KMSError.incorrectKey("The key ID in the request does not identify a KMS key that can perform this operation")
             }
         }
         let key: KeyMetadata
         do {
-            key = try self.visibleKey(db, blob.keyID, caller: caller, notes: notes)
+            key = try self.visibleKey(lookup, blob.keyID, caller: caller, notes: notes)
         } catch let error as KMSError where error.code == .notFound {
             // The key id inside the blob is authenticated only once the key is found. An id that
             // names no key that ever existed means the blob was altered; a key deleted at the end
             // of its waiting period (crypto-shredded) stays NotFoundException.
-            guard try KeyStore.wasDeleted(db, blob.keyID) else {
+            guard try lookup.wasDeleted(blob.keyID) else {
                 throw KMSError.invalidCiphertext("the ciphertext could not be decrypted: it was altered, or the encryption context does not match")
             }
             throw error
         }
-        try self.authorize(db, key, caller: caller, action: operation.action, grantOperation: grantOperation, context: context, notes: notes)
+        try self.authorize(lookup, key, caller: caller, action: operation.action, grantOperation: grantOperation, context: context, notes: notes)
         try operation.checkKeyState(key)
         // The header is authenticated, so a version that never existed means an altered blob.
         guard blob.materialVersion >= 1, blob.materialVersion <= key.currentMaterialVersion else {
             throw KMSError.invalidCiphertext("the ciphertext could not be decrypted: it was altered, or the encryption context does not match")
         }
-        let material = try self.store.material(db, keyID: key.keyID, version: blob.materialVersion)
+        let material = try lookup.material(key.keyID, version: blob.materialVersion)
         return (key, try blob.open(with: material, context: context))
     }
 }

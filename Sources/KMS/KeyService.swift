@@ -55,7 +55,10 @@ public final class KeyService: Sendable {
         self.auditTrail = AuditTrail(database: self.store.database, rootKey: rootKey, identity: configuration.identity, clock: clock)
         self.configuration = configuration
         self.evaluator = PolicyEvaluator(settings: configuration.policyEvaluation)
-        self.writer = GroupCommitWriter(database: self.store.database, maximumBatchSize: configuration.limits.maximumCallsPerCommit)
+        let auditTrail = self.auditTrail
+        self.writer = GroupCommitWriter(database: self.store.database, maximumBatchSize: configuration.limits.maximumCallsPerCommit) { db, events in
+            try auditTrail.append(db, events: events)
+        }
         self.clock = clock
         self.logger = logger
     }
@@ -78,6 +81,12 @@ public final class KeyService: Sendable {
         _ body: @escaping @Sendable (Database, ResolvedCaller, AuditNotes) throws -> Result
     ) async throws -> Result {
         let outcome: Swift.Result<Result, KMSError>
+        // A call that may change keys, policies, aliases or grants empties the key directory
+        // before its transaction can commit and again after, before it returns: the fast path
+        // then reads the new state (see KeyDirectory).
+        let changes = !operation.isReadOnly
+        if changes { self.store.directory.beginChange() }
+        defer { if changes { self.store.directory.endChange() } }
         do {
             outcome = try await self.writer.write { db in
                 self.execute(operation, context, requestParameters, body, db)

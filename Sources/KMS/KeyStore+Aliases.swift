@@ -12,6 +12,8 @@ extension KeyStore {
     public func createAlias(_ name: String, for keyID: KeyID) throws {
         try Self.validateAliasName(name)
         let now = Self.milliseconds(self.clock.now())
+        self.directory.beginChange()
+        defer { self.directory.endChange() }
         try self.database.write { db in
             _ = try Self.fetchKey(db, keyID)
             guard try !Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM alias WHERE name = ?)", arguments: [name])! else {
@@ -39,6 +41,8 @@ extension KeyStore {
     ///
     /// - Throws: ``KMSError`` `NotFoundException` if the alias does not exist.
     public func deleteAlias(_ name: String) throws {
+        self.directory.beginChange()
+        defer { self.directory.endChange() }
         try self.database.write { db in
             try db.execute(sql: "DELETE FROM alias WHERE name = ?", arguments: [name])
             guard db.changesCount == 1 else { throw KMSError.notFound("alias \(name) does not exist") }

@@ -7,7 +7,7 @@ extension KeyStore {
     /// - Throws: ``KMSError`` `ValidationException` for a description over the limit or an owner
     ///   service that does not fit the kind.
     public func createKey(_ request: NewKeyRequest) throws -> KeyMetadata {
-        try self.database.write { db in try self.insertKey(db, request) }
+        try self.directory.change { try self.database.write { db in try self.insertKey(db, request) } }
     }
 
     /// The body of ``createKey(_:)``, inside the caller's transaction.
@@ -92,7 +92,7 @@ extension KeyStore {
     /// - Throws: ``KMSError`` `NotFoundException` if the key does not exist.
     @discardableResult
     public func rotate(keyID: KeyID, onDemand: Bool) throws -> UInt32 {
-        try self.database.write { db in try self.rotate(db, keyID: keyID, onDemand: onDemand) }
+        try self.directory.change { try self.database.write { db in try self.rotate(db, keyID: keyID, onDemand: onDemand) } }
     }
 
     /// The body of ``rotate(keyID:onDemand:)``, inside the caller's transaction.
@@ -118,7 +118,7 @@ extension KeyStore {
     ///
     /// - Throws: ``KMSError`` `NotFoundException` if the key does not exist.
     public func setState(_ state: KeyState, deletionDate: Date?, for keyID: KeyID) throws {
-        try self.database.write { db in try Self.setState(db, state, deletionDate: deletionDate, for: keyID) }
+        try self.directory.change { try self.database.write { db in try Self.setState(db, state, deletionDate: deletionDate, for: keyID) } }
     }
 
     /// The body of ``setState(_:deletionDate:for:)``, inside the caller's transaction.

@@ -24,12 +24,14 @@ extension KeyStore {
     ///
     /// - Throws: ``KMSError`` `NotFoundException` if the key does not exist.
     public func putPolicy(_ policy: KeyPolicy, for keyID: KeyID) throws {
-        try self.database.write { db in
-            try db.execute(
-                sql: "UPDATE key_policy SET document = ? WHERE key_id = ? AND name = ?",
-                arguments: [policy.document, keyID.description, KeyPolicy.defaultName]
-            )
-            guard db.changesCount == 1 else { throw KMSError.notFound("key \(keyID) does not exist") }
+        try self.directory.change {
+            try self.database.write { db in
+                try db.execute(
+                    sql: "UPDATE key_policy SET document = ? WHERE key_id = ? AND name = ?",
+                    arguments: [policy.document, keyID.description, KeyPolicy.defaultName]
+                )
+                guard db.changesCount == 1 else { throw KMSError.notFound("key \(keyID) does not exist") }
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ public final class KeyStore: Sendable {
     let clock: any WallClock
     let logger: Logger
     let cache: DecodedKeyCache
+    /// The current keys, policies, aliases, grants and material in memory; every change made
+    /// through this store or ``KeyService`` empties it (see ``KeyDirectory``).
+    let directory: KeyDirectory
 
     /// Where key ARNs say the keys live.
     public let identity: KeyServiceIdentity
@@ -66,6 +69,7 @@ public final class KeyStore: Sendable {
         self.identity = identity
         self.limits = limits
         self.cache = DecodedKeyCache(capacity: limits.maximumCachedKeyVersions)
+        self.directory = KeyDirectory(capacity: limits.maximumDirectoryEntries)
         try Self.migrator.migrate(self.database)
         try self.database.write { db in
             if let stored = try Data.fetchOne(
