@@ -34,7 +34,14 @@ public enum CapabilityStatement {
             "fhirVersion": .string("4.0.1"),
             "format": .array([.string("json")]),
             "software": .object(["name": .string("Keylake fhird")]),
-            "rest": .array([.object(["mode": .string("server"), "resource": .array(resources)])]),
+            "rest": .array([
+                .object([
+                    "mode": .string("server"),
+                    "resource": .array(resources),
+                    // Bundles through ProcessBundle: batch, and atomic transaction (urn:uuid references resolved).
+                    "interaction": .array([.object(["code": .string("batch")]), .object(["code": .string("transaction")])]),
+                ])
+            ]),
         ]
     }
 }

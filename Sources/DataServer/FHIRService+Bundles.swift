@@ -25,11 +25,20 @@ extension FHIRService {
     /// their blind tokens written in one database transaction. Any failure — validation, key
     /// access, version conflict — writes nothing, and the error names the entry.
     ///
+    /// - Parameter authorize: Called once the Bundle is parsed, before anything is read or
+    ///   written, with the operations its entries need (`CreateResource` for POST,
+    ///   `UpdateResource` for PUT, `DeleteResource` for DELETE, `ReadResource` or
+    ///   `VReadResource` for GET), so a caller cannot do through a Bundle what it may not do
+    ///   directly; it throws to refuse.
     /// - Throws: ``HealthLakeError`` (or a domain error ``HealthLakeError/init(_:)`` classifies)
-    ///   for a Bundle that is rejected as a whole, an inactive datastore, or a failed transaction.
-    public func processBundle(datastoreID: String, json: [UInt8]) async throws -> [UInt8] {
+    ///   for a Bundle that is rejected as a whole, an inactive datastore, or a failed transaction;
+    ///   whatever `authorize` throws.
+    public func processBundle(
+        datastoreID: String, json: [UInt8], authorize: @Sendable (Set<String>) throws -> Void = { _ in }
+    ) async throws -> [UInt8] {
         let record = try self.activeDatastore(datastoreID)
         let bundle = try FHIRBundle.parse(json, table: self.table, limits: self.settings.bundleLimits)
+        try authorize(Set(bundle.entries.compactMap { entry in (try? entry.action.get()).map(Self.operation) }))
         let entries: [JSONValue]
         switch bundle.kind {
         case .batch: entries = try await self.batch(bundle, record: record)
@@ -282,6 +291,16 @@ extension FHIRService {
                     expression: ["Bundle.entry[\(entry.index)].resource"]))
         }
         return resolved
+    }
+
+    /// The HealthLakeService operation an entry's action amounts to.
+    static func operation(_ action: FHIRBundle.Action) -> String {
+        switch action {
+        case .create: "CreateResource"
+        case .update: "UpdateResource"
+        case .delete: "DeleteResource"
+        case .read(_, _, let versionID): versionID == nil ? "ReadResource" : "VReadResource"
+        }
     }
 
     /// `METHOD url` of an action, for messages.

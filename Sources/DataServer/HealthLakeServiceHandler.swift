@@ -153,8 +153,14 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
     public func processBundle(
         request: Keylake_Healthlake_V1_ProcessBundleRequest, context: ServerContext
     ) async throws -> Keylake_Healthlake_V1_ProcessBundleResponse {
-        try await self.perform("ProcessBundle", context) { _ in
-            let response = try await self.service.processBundle(datastoreID: request.datastoreID, json: Array(request.bundle))
+        try await self.perform("ProcessBundle", context) { caller in
+            // Each entry also needs the permission of the call it stands for.
+            let response = try await self.service.processBundle(datastoreID: request.datastoreID, json: Array(request.bundle)) { operations in
+                for operation in operations.sorted() where !self.policy.allows(caller, operation) {
+                    throw HealthLakeError(
+                        code: .accessDenied, message: "\(caller) is not allowed to perform healthlake:\(operation), which an entry of the Bundle needs")
+                }
+            }
             return .with { $0.bundle = Data(response) }
         }
     }

@@ -38,8 +38,9 @@ private func quietLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Runs `body` against a fresh system; tears it down afterwards.
-func withTestSystem(_ body: @Sendable (TestSystem) async throws -> Void) async throws {
+/// Runs `body` against a fresh system; tears it down afterwards. `policy` is fhird's access
+/// policy (default: everything for admin and app).
+func withTestSystem(policy: AccessPolicy? = nil, _ body: @Sendable (TestSystem) async throws -> Void) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keylake-dataserver-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let pki = try DevPKI.create(in: "\(directory)/pki")
@@ -76,7 +77,7 @@ func withTestSystem(_ body: @Sendable (TestSystem) async throws -> Void) async t
             logger: quietLogger("test.fhir"))
         let fhirServer = GRPCServer(
             transport: fhirTransport,
-            services: [HealthLakeServiceHandler(service: service, policy: .allowingEverything(to: [Principals.admin, Principals.app]))])
+            services: [HealthLakeServiceHandler(service: service, policy: policy ?? .allowingEverything(to: [Principals.admin, Principals.app]))])
         group.addTask { try await fhirServer.serve() }
         let fhirPort = try await fhirTransport.listeningAddress().port!
         let app = try client(port: fhirPort, as: "app")
