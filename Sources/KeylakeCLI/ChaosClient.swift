@@ -25,6 +25,8 @@ struct ChaosClient: Sendable {
     var deadline: Double
     /// Pause between calls, so N clients do not starve the daemons on a small machine.
     var thinkTime: Duration
+    /// Whether the mix includes `ProcessBundle` transactions (each creating one patient).
+    var bundles: Bool
 
     var options: CallOptions {
         var options = CallOptions.defaults
@@ -40,6 +42,24 @@ struct ChaosClient: Sendable {
                 + #""name":[{"family":"\#(family)","given":["\#(given)"]}],"gender":"unknown","birthDate":"\#(birthDate)"}"#).utf8)
     }
 
+    /// A transaction Bundle with one entry creating `patient`.
+    static func transaction(creating patient: Data) -> Data {
+        Data(
+            (#"{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:\#(UUID().uuidString.lowercased())","resource":"#
+                + String(decoding: patient, as: UTF8.self) + #","request":{"method":"POST","url":"Patient"}}]}"#).utf8)
+    }
+
+    /// The id of the resource a one-entry transaction created: its `response.location`
+    /// (`Patient/ID/_history/1`).
+    static func createdID(inTransactionResponse bundle: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: bundle) as? [String: Any],
+            let entries = object["entry"] as? [[String: Any]], entries.count == 1,
+            let response = entries[0]["response"] as? [String: Any], let location = response["location"] as? String
+        else { return nil }
+        let parts = location.split(separator: "/")
+        return parts.count >= 2 && parts[0] == "Patient" ? String(parts[1]) : nil
+    }
+
     /// Runs until `end` or cancellation.
     func run(until end: ContinuousClock.Instant) async {
         var generator = self.schedule.generator(forClient: self.index)
@@ -47,7 +67,7 @@ struct ChaosClient: Sendable {
         var resources: [(id: String, marker: String, family: String, revision: Int)] = []
         var created = 0
         while ContinuousClock.now < end, !Task.isCancelled {
-            let kind = ChaosSchedule.nextKind(using: &generator, hasResources: !resources.isEmpty, bundles: false)
+            let kind = ChaosSchedule.nextKind(using: &generator, hasResources: !resources.isEmpty, bundles: self.bundles)
             let family = Self.familyNames[ChaosSchedule.nextIndex(using: &generator, below: Self.familyNames.count)]
             switch kind {
             case .create:
@@ -105,7 +125,28 @@ struct ChaosClient: Sendable {
                         self.recorder.finish(sequence, errorName: ChaosErrorName.of(error))
                     }
                 }
-            case .search, .bundle, .probe:
+            case .bundle:
+                created += 1
+                let marker = "chaos-\(self.index)-\(created)"
+                let patient = Self.patient(marker: marker, family: family, given: "Bundle\(self.index)", birthDate: "1980-01-01")
+                let sequence = self.recorder.begin(
+                    client: self.index, kind: .bundle, marker: marker, deadline: self.deadline, contentDigest: ContentDigest.of(patient))
+                do {
+                    let response = try await self.fhir.processBundle(
+                        .with {
+                            $0.datastoreID = self.datastoreID
+                            $0.bundle = Self.transaction(creating: patient)
+                        }, options: self.options)
+                    guard let id = Self.createdID(inTransactionResponse: response.bundle) else {
+                        self.recorder.finish(sequence, errorName: "MalformedBundleResponse")
+                        break
+                    }
+                    self.recorder.finish(sequence, errorName: nil, resourceID: id)
+                    resources.append((id, marker, family, 0))
+                } catch {
+                    self.recorder.finish(sequence, errorName: ChaosErrorName.of(error))
+                }
+            case .search, .probe:
                 let sequence = self.recorder.begin(client: self.index, kind: .search, deadline: self.deadline)
                 do {
                     _ = try await self.fhir.searchResources(

@@ -48,6 +48,9 @@ struct ChaosRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Managed mode: fhird's deadline for each kmsd call, milliseconds (default 3000).")
     var kmsTimeoutMs: Int = 3000
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Include ProcessBundle transactions in the operation mix (default on).")
+    var bundles = true
+
     @Option(name: .long, help: "Pause of each client between calls, milliseconds (default 10).")
     var thinkMs: Int = 10
 
@@ -92,17 +95,23 @@ struct ChaosRunCommand: AsyncParsableCommand {
         let temporary = self.home == nil && self.dir == nil
         let directory =
             self.dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("keylake-chaos-\(UUID().uuidString.prefix(8))").path
-        if let home = self.home {
-            deployment = try ChaosDeployment.targeting(directory: home)
-            progress("targeting the running daemons of \(deployment.home.directory)")
-        } else {
-            deployment = try await ChaosDeployment.managed(
-                directory: directory, linkProxy: scenario.isLinkFault, kmsCallTimeoutMilliseconds: self.kmsTimeoutMs, logLevel: "critical")
-            progress("kmsd and fhird started in \(directory)" + (scenario.isLinkFault ? ", fhird reaches kmsd through the fault proxy" : ""))
+        do {
+            if let home = self.home {
+                deployment = try ChaosDeployment.targeting(directory: home)
+                progress("targeting the running daemons of \(deployment.home.directory)")
+            } else {
+                deployment = try await ChaosDeployment.managed(
+                    directory: directory, linkProxy: scenario.isLinkFault, kmsCallTimeoutMilliseconds: self.kmsTimeoutMs, logLevel: "critical")
+                progress("kmsd and fhird started in \(directory)" + (scenario.isLinkFault ? ", fhird reaches kmsd through the fault proxy" : ""))
+            }
+        } catch {
+            if temporary { try? FileManager.default.removeItem(atPath: directory) }
+            FileHandle.standardError.write(Data("chaos run FAILED (no verdict): cannot reach the daemons: \(ChaosRunner.describe(error))\n".utf8))
+            throw ExitCode(2)
         }
         let runner = ChaosRunner(
             scenario: scenario, clients: clients, duration: duration, seed: seed, deadline: self.deadline,
-            thinkTime: .milliseconds(self.thinkMs), checker: InvariantChecker(settings: ChaosCheckerSettings(recoveryBound: self.recoveryBound)),
+            thinkTime: .milliseconds(self.thinkMs), bundles: self.bundles, checker: InvariantChecker(settings: ChaosCheckerSettings(recoveryBound: self.recoveryBound)),
             progress: progress)
         let result: Result<ChaosReport, any Error>
         do {

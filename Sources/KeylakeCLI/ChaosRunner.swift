@@ -20,6 +20,8 @@ struct ChaosRunner: Sendable {
     /// Deadline of every load call, seconds.
     var deadline: Double
     var thinkTime: Duration
+    /// Whether clients send `ProcessBundle` transactions.
+    var bundles: Bool
     var checker: InvariantChecker
     /// Progress lines on stdout.
     var progress: @Sendable (String) -> Void
@@ -120,7 +122,7 @@ struct ChaosRunner: Sendable {
             for index in 0..<self.clients {
                 let client = ChaosClient(
                     index: index, schedule: schedule, recorder: recorder, fhir: fhir, datastoreID: datastoreID, deadline: self.deadline,
-                    thinkTime: self.thinkTime)
+                    thinkTime: self.thinkTime, bundles: self.bundles)
                 group.addTask {
                     await client.run(until: end)
                     return true

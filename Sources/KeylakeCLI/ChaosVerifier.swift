@@ -41,7 +41,7 @@ struct ChaosVerifier: Sendable {
             }
         }
         var searches: [WriteVerification.MarkerSearch] = []
-        for operation in operations where operation.kind == .create && operation.completed != nil && operation.errorName != nil {
+        for operation in operations where (operation.kind == .create || operation.kind == .bundle) && operation.completed != nil && operation.errorName != nil {
             guard let marker = operation.marker else { continue }
             do {
                 let found = try await ChaosRetry.call("searching for marker \(marker)") {

@@ -11,8 +11,8 @@ extension InvariantChecker {
     }
 
     /// Invariant 5: every successful data operation is matched to its own allowed key-use event
-    /// by the data service in its time window; none is allowed between the fault's event and the
-    /// healing `EnableKey`; the fault's calls are audited; the chain verifies.
+    /// by the data service in its time window; none is allowed after kmsd's first denial following the
+    /// fault's event (until the healing `EnableKey`, or the verification's new grant); the fault's calls are audited; the chain verifies.
     func checkAudit(_ history: ChaosHistory) -> InvariantResult {
         guard let audit = history.audit else {
             return InvariantResult(
@@ -60,15 +60,22 @@ extension InvariantChecker {
             + (audit.chainValid ? "valid (\(audit.eventsChecked) events)" : "BROKEN")
         if let faultName = Self.faultEventName(history.scenario) {
             if let faultEvent = facts.first(where: { $0.eventName == faultName && $0.allowed }) {
-                let healEvent =
-                    history.scenario.isReversible
-                    ? facts.first(where: { $0.position > faultEvent.position && $0.eventName == "EnableKey" && $0.allowed }) : nil
+                // The window ends when access comes back: the healing EnableKey, or after
+                // revoke/retire the account root's new grant for the verification.
+                let healName = history.scenario.isReversible ? "EnableKey" : "CreateGrant"
+                let healEvent = facts.first { $0.position > faultEvent.position && $0.eventName == healName && $0.allowed && !$0.byDataService }
                 if history.scenario.isReversible, healEvent == nil {
                     violations.append(
                         InvariantViolation(kind: "missing-audit-event", operations: [], message: "the healing EnableKey call has no audit event"))
                 }
                 let limit = healEvent?.position ?? Int.max
-                let leaks = facts.filter { $0.position > faultEvent.position && $0.position < limit && $0.isAllowedDataKeyUse }
+                let window = facts.filter { $0.position > faultEvent.position && $0.position < limit }
+                // Calls authorised concurrently with the fault's call may be committed just after
+                // it; once kmsd has denied the data service, no use may be allowed any more.
+                let firstDenial = window.first { $0.byDataService && !$0.allowed && AuditFact.keyUseEventNames.contains($0.eventName) }
+                let allowedUses = window.filter(\.isAllowedDataKeyUse)
+                let raced = allowedUses.filter { $0.position < (firstDenial?.position ?? Int.max) }
+                let leaks = firstDenial.map { denial in allowedUses.filter { $0.position > denial.position } } ?? allowedUses
                 if !leaks.isEmpty {
                     let involved = history.operations.filter { operation in
                         leaks.contains { fact in
@@ -78,11 +85,14 @@ extension InvariantChecker {
                     violations.append(
                         InvariantViolation(
                             kind: "allowed-after-revocation", operations: involved.map(\.sequence),
-                            message: "kmsd allowed \(leaks.count) key use(s) by the data service after \(faultName): "
-                                + leaks.prefix(3).map { "\($0.eventName) at event \($0.position)" }.joined(separator: ", ")))
+                            message: "kmsd allowed \(leaks.count) key use(s) by the data service after \(faultName)"
+                                + (firstDenial.map { " and after denying it at event \($0.position)" } ?? " and never denied it")
+                                + ": " + leaks.prefix(3).map { "\($0.eventName) at event \($0.position)" }.joined(separator: ", ")))
                 }
-                detail += "; \(faultName) at event \(faultEvent.position), no allowed key use after it"
-                    + (healEvent.map { " until EnableKey at event \($0.position)" } ?? "")
+                detail += "; \(faultName) at event \(faultEvent.position)"
+                    + (firstDenial.map { ", first denial at event \($0.position)" } ?? "")
+                    + ", \(raced.count) allowed key use(s) committed between them (authorised concurrently), none after"
+                    + (healEvent.map { " until \(healName) at event \($0.position)" } ?? "")
             } else {
                 violations.append(
                     InvariantViolation(kind: "missing-audit-event", operations: [], message: "the \(faultName) call has no allowed audit event"))

@@ -5,7 +5,7 @@ extension InvariantChecker {
         let writes = history.operations.filter { $0.kind.isWrite && !$0.resourceID.isEmpty }
         let acknowledged = writes.filter(\.succeeded)
         let failedCreates = history.operations.filter { operation in
-            operation.kind == .create && operation.completed != nil && operation.errorName != nil && operation.marker != nil
+            (operation.kind == .create || operation.kind == .bundle) && operation.completed != nil && operation.errorName != nil && operation.marker != nil
                 && !self.isIndeterminate(operation)
         }
         guard let verification = history.verification else {

@@ -205,8 +205,32 @@ struct InvariantCheckerTests {
         #expect(leakResult.violations.map(\.kind) == ["allowed-after-revocation"])
         #expect(leakResult.violations.first?.operations.contains(2) == true)
 
+        var never = SyntheticHistory(.retireGrant)
+        never.facts.removeAll { $0.errorCode != nil }
+        never.fact("Decrypt", at: 4.5)
+        #expect(never.check()[.auditComplete]?.violations.map(\.kind) == ["allowed-after-revocation"])
+
         var unaudited = SyntheticHistory(.disableKey)
         unaudited.facts.removeAll { $0.eventName == "DisableKey" }
         #expect(unaudited.check()[.auditComplete]?.violations.map(\.kind) == ["missing-audit-event"])
+    }
+
+    @Test("key uses committed just after the fault's event but before the first denial raced it; the verification grant ends the window")
+    func racedAndVerificationUses() {
+        var synthetic = SyntheticHistory(.revokeGrant)
+        // Authorised concurrently with RevokeGrant, committed right after it, before any denial.
+        synthetic.facts.insert(AuditFact(position: 2, eventName: "Decrypt", time: 3.0, byDataService: true, errorCode: nil), at: 2)
+        synthetic.facts = synthetic.facts.enumerated().map { index, fact in
+            var fact = fact
+            fact.position = index
+            return fact
+        }
+        let raced = synthetic.check()[.auditComplete]!
+        #expect(raced.passed, "\(raced.violations)")
+        #expect(raced.detail.contains("1 allowed key use(s) committed between them"))
+        // The account root's new grant for the verification, then the verification's reads.
+        synthetic.fact("CreateGrant", at: 9, byDataService: false)
+        synthetic.fact("Decrypt", at: 9.5)
+        #expect(synthetic.check()[.auditComplete]?.passed == true)
     }
 }
