@@ -45,8 +45,8 @@ struct ChaosRunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Managed mode: make and keep the home here (default: a temporary one, removed afterwards).")
     var dir: String?
 
-    @Option(name: .long, help: "Managed mode: fhird's deadline for each kmsd call, milliseconds (default 3000).")
-    var kmsTimeoutMs: Int = 3000
+    @Option(name: .long, help: "Managed mode: fhird's deadline for each kmsd call, milliseconds (default 1500).")
+    var kmsTimeoutMs: Int = 1500
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Include ProcessBundle transactions in the operation mix (default on).")
     var bundles = true

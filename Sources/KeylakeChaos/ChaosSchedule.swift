@@ -8,8 +8,8 @@ public struct ChaosSchedule: Sendable, Hashable {
     public let duration: Double
     /// When the fault is injected: a seeded moment in the middle third of the load.
     public let faultAt: Double
-    /// How long a reversible fault lasts before it is healed: a sixth of the load, at least 1 s
-    /// and at most 30 s.
+    /// How long a reversible fault lasts before it is healed: a fifth of the load, at least 2 s
+    /// (longer than fhird's kmsd call deadline in managed mode, so calls do fail) and at most 30 s.
     public let faultHold: Double
 
     /// Relative weights of the operation kinds clients choose from.
@@ -23,7 +23,7 @@ public struct ChaosSchedule: Sendable, Hashable {
         self.duration = duration
         var generator = SplitMix64(seed: seed)
         self.faultAt = duration / 3 + generator.nextUnit() * duration / 3
-        self.faultHold = min(max(duration / 6, 1), 30)
+        self.faultHold = min(max(duration / 5, 2), 30)
     }
 
     /// The generator of client `client`'s choices: independent of the other clients', so a
