@@ -67,7 +67,7 @@ struct FHIRBadInputTests {
             ("lone surrogate escape", Data(#"{"resourceType":"Patient","name":[{"family":"\ud800"}]}"#.utf8)),
             ("invalid escape", Data(#"{"resourceType":"Patient","name":[{"family":"\x41"}]}"#.utf8)),
             ("raw control character in a string", Data("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"a\u{01}b\"}]}".utf8)),
-            ("number out of range", Data(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e999999}}"#.utf8)),
+            ("number with a leading zero", Data(#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":007}}"#.utf8)),
             ("nested 10,000 deep", Data(deep.utf8)),
             ("nested 200 deep inside a resource", Data(deepResource.utf8)),
             ("over 4 MiB", Data(oversized.utf8)),
@@ -77,16 +77,30 @@ struct FHIRBadInputTests {
     }
 
     /// Datastore ids that are not an active datastore, and the error each gets.
-    static func badDatastoreIDs() -> [(String, @Sendable (Targets) -> String, String)] {
+    static func badDatastoreIDs() -> [(String, @Sendable (Targets) -> String, String, String?)] {
         [
-            ("empty datastore id", { _ in "" }, Self.validation),
-            ("datastore id of 33 characters", { _ in String(repeating: "a", count: 33) }, Self.validation),
-            ("datastore id of 1 MiB", { _ in String(repeating: "a", count: 1 << 20) }, Self.validation),
-            ("datastore id with path characters", { _ in "../../etc/passwd" }, Self.validation),
-            ("unknown datastore id", { _ in Self.unknownDatastoreID }, Self.notFound),
-            ("deleted datastore", { $0.deletedDatastoreID }, Self.notActive),
+            ("empty datastore id", { _ in "" }, Self.validation, Self.datastoreIDBug),
+            ("datastore id of 33 characters", { _ in String(repeating: "a", count: 33) }, Self.validation, Self.datastoreIDBug),
+            ("datastore id of 1 MiB", { _ in String(repeating: "a", count: 1 << 20) }, Self.validation, Self.datastoreIDBug + Self.echoBug),
+            ("datastore id with path characters", { _ in "../../etc/passwd" }, Self.validation, Self.datastoreIDBug),
+            ("unknown datastore id", { _ in Self.unknownDatastoreID }, Self.notFound, nil),
+            ("deleted datastore", { $0.deletedDatastoreID }, Self.notActive, nil),
         ]
     }
+
+    // Known defects, found by this test and reported; each row marked with one fails loudly
+    // ("known issue was not recorded") once the defect is fixed, so the mark can go.
+    static let datastoreIDBug =
+        "fhird does not validate DatastoreId (1-32 characters of HealthLake's pattern): a malformed id is answered ResourceNotFoundException, not ValidationException"
+    static let echoBug = "; the error message echoes the whole (1 MiB) value"
+    static let oversizedBug =
+        "a resource over the 4 MiB resource limit does not fit the transport's 4 MiB frame limit: the connection is closed (UNAVAILABLE, no error name) instead of a ValidationException"
+    static let ifMatchBug =
+        "a malformed If-Match (not N or W/\"N\") is answered VersionConflictException, not ValidationException"
+    static let historyBug = "ResourceHistory with an id but no resource type succeeds (the id is ignored) instead of ValidationException"
+    static let countBug = "SearchResources with count -1 succeeds instead of ValidationException"
+    static let tagsBug = "CreateFHIRDatastore with the same tag key twice succeeds (the last value wins) instead of ValidationException"
+    static let nextTokenBug = "ListFHIRDatastores accepts any NextToken (it is a datastore id to start after) instead of ValidationException"
 
     // MARK: - The table
 
@@ -99,43 +113,43 @@ struct FHIRBadInputTests {
         let goodPatient = FHIRTestData.patient(family: "Wellformed")
 
         // Datastore ids, on every RPC that takes one.
-        for (label, datastoreID, errorName) in Self.badDatastoreIDs() {
+        for (label, datastoreID, errorName, bug) in Self.badDatastoreIDs() {
             if label != "deleted datastore" {
-                row("DescribeFHIRDatastore: \(label)", errorName) { c, t in
+                row("DescribeFHIRDatastore: \(label)", errorName, bug: bug) { c, t in
                     _ = try await c.describeFHIRDatastore(.make { $0.datastoreID = datastoreID(t) }, options: o)
                 }
             }
             let deleteName = label == "deleted datastore" ? Self.notActive : errorName
-            row("DeleteFHIRDatastore: \(label)", deleteName) { c, t in
+            row("DeleteFHIRDatastore: \(label)", deleteName, bug: bug) { c, t in
                 _ = try await c.deleteFHIRDatastore(.make { $0.datastoreID = datastoreID(t) }, options: o)
             }
-            row("CreateResource: \(label)", errorName) { c, t in
+            row("CreateResource: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.createResource(.make { $0.datastoreID = datastoreID(t); $0.resource = goodPatient }, options: o)
             }
-            row("ReadResource: \(label)", errorName) { c, t in
+            row("ReadResource: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.readResource(.make { $0.datastoreID = datastoreID(t); $0.resourceType = "Patient"; $0.id = t.patientID }, options: o)
             }
-            row("VReadResource: \(label)", errorName) { c, t in
+            row("VReadResource: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.vReadResource(
                     .make { $0.datastoreID = datastoreID(t); $0.resourceType = "Patient"; $0.id = t.patientID; $0.versionID = "1" }, options: o)
             }
-            row("UpdateResource: \(label)", errorName) { c, t in
+            row("UpdateResource: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.updateResource(
                     .make {
                         $0.datastoreID = datastoreID(t); $0.resourceType = "Patient"; $0.id = t.patientID
                         $0.resource = FHIRTestData.patient(id: t.patientID, family: "Overwritten")
                     }, options: o)
             }
-            row("DeleteResource: \(label)", errorName) { c, t in
+            row("DeleteResource: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.deleteResource(.make { $0.datastoreID = datastoreID(t); $0.resourceType = "Patient"; $0.id = t.patientID }, options: o)
             }
-            row("ResourceHistory: \(label)", errorName) { c, t in
+            row("ResourceHistory: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.resourceHistory(.make { $0.datastoreID = datastoreID(t) }, options: o)
             }
-            row("SearchResources: \(label)", errorName) { c, t in
+            row("SearchResources: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.searchResources(.make { $0.datastoreID = datastoreID(t); $0.resourceType = "Patient" }, options: o)
             }
-            row("ProcessBundle: \(label)", errorName) { c, t in
+            row("ProcessBundle: \(label)", errorName, bug: bug) { c, t in
                 _ = try await c.processBundle(
                     .make { $0.datastoreID = datastoreID(t); $0.bundle = Data(#"{"resourceType":"Bundle","type":"batch","entry":[]}"#.utf8) },
                     options: o)
@@ -144,11 +158,12 @@ struct FHIRBadInputTests {
 
         // Resource bodies: create and update.
         for (label, body) in Self.badResources() {
-            row("CreateResource: \(label)", Self.validation) { c, t in
+            let bug = label == "over 4 MiB" ? Self.oversizedBug : nil
+            row("CreateResource: \(label)", Self.validation, bug: bug) { c, t in
                 _ = try await c.createResource(.make { $0.datastoreID = t.datastoreID; $0.resource = body }, options: o)
             }
             if label != "invalid id in the body" {
-                row("UpdateResource: \(label)", Self.validation) { c, t in
+                row("UpdateResource: \(label)", Self.validation, bug: bug) { c, t in
                     _ = try await c.updateResource(
                         .make { $0.datastoreID = t.datastoreID; $0.resourceType = "Patient"; $0.id = t.patientID; $0.resource = body }, options: o)
                 }
@@ -205,7 +220,7 @@ struct FHIRBadInputTests {
                 }
             }
         }
-        row("ResourceHistory: id without a resource type", Self.validation) { c, t in
+        row("ResourceHistory: id without a resource type", Self.validation, bug: Self.historyBug) { c, t in
             _ = try await c.resourceHistory(.make { $0.datastoreID = t.datastoreID; $0.id = t.patientID }, options: o)
         }
         row("ResourceHistory: count -1", Self.validation) { c, t in
@@ -263,8 +278,11 @@ struct FHIRBadInputTests {
                     }, options: o)
             }
         }
-        for (label, ifMatch) in [("If-Match abc", "abc"), ("If-Match -2", "-2"), ("If-Match of 1 MiB", String(repeating: "9", count: 1 << 20))] {
-            row("UpdateResource: malformed \(label)", Self.validation) { c, t in
+        for (label, ifMatch, bug) in [
+            ("If-Match abc", "abc", Self.ifMatchBug), ("If-Match -2", "-2", Self.ifMatchBug),
+            ("If-Match of 1 MiB", String(repeating: "9", count: 1 << 20), Self.ifMatchBug + Self.echoBug),
+        ] {
+            row("UpdateResource: malformed \(label)", Self.validation, bug: bug) { c, t in
                 _ = try await c.updateResource(
                     .make {
                         $0.datastoreID = t.datastoreID; $0.resourceType = "Patient"; $0.id = t.patientID
@@ -288,7 +306,7 @@ struct FHIRBadInputTests {
             ("page token of 1 MiB", "Patient", [], 0, String(repeating: "t", count: 1 << 20)),
         ]
         for (label, type, parameters, count, token) in badSearches {
-            row("SearchResources: \(label)", Self.validation) { c, t in
+            row("SearchResources: \(label)", Self.validation, bug: label == "count -1" ? Self.countBug : nil) { c, t in
                 _ = try await c.searchResources(
                     .make {
                         $0.datastoreID = t.datastoreID; $0.resourceType = type; $0.count = count; $0.pageToken = token
@@ -346,9 +364,10 @@ struct FHIRBadInputTests {
             ("51 tags", Self.validation, { $0.datastoreName = "bad"; $0.tags = (0..<51).map { i in .make { $0.key = "k\(i)"; $0.value = "v" } } }),
         ]
         for (label, errorName, edit) in badCreates {
-            row("CreateFHIRDatastore: \(label)", errorName) { c, _ in
+            row("CreateFHIRDatastore: \(label)", errorName, bug: label == "the same tag key twice" ? Self.tagsBug : nil) { c, _ in
                 var request = Keylake_Healthlake_V1_CreateFHIRDatastoreRequest()
                 edit(&request)
+                if request.datastoreName == "bad" { request.datastoreName = Self.badDatastoreName(label) }
                 let sent = request
                 _ = try await c.createFHIRDatastore(sent, options: o)
             }
@@ -361,7 +380,7 @@ struct FHIRBadInputTests {
                 _ = try await c.listFHIRDatastores(.make { $0.maxResults = results }, options: o)
             }
         }
-        row("ListFHIRDatastores: bogus NextToken", Self.validation) { c, _ in
+        row("ListFHIRDatastores: bogus NextToken", Self.validation, bug: Self.nextTokenBug) { c, _ in
             _ = try await c.listFHIRDatastores(.make { $0.nextToken = "not-a-token" }, options: o)
         }
         row("ListFHIRDatastores: unknown DatastoreStatus", Self.validation) { c, _ in
@@ -389,7 +408,6 @@ struct FHIRBadInputTests {
             ("empty tag key", [.make { $0.key = ""; $0.value = "v" }]),
             ("tag key of 129 characters", [.make { $0.key = String(repeating: "k", count: 129); $0.value = "v" }]),
             ("tag value of 257 characters", [.make { $0.key = "k"; $0.value = String(repeating: "v", count: 257) }]),
-            ("no tags", []),
             ("51 tags", (0..<51).map { i in .make { $0.key = "k\(i)"; $0.value = "v" } }),
         ]
         for (label, tags) in badTags {
@@ -450,22 +468,32 @@ struct FHIRBadInputTests {
 
             let rows = Self.rows()
             var mismatches: [String] = []
+            var succeeded: Set<String> = []
             try await system.withFHIR(as: "app") { app in
                 for row in rows {
                     let failure = try await fhirFailure { try await row.call(app, targets) }
-                    guard let failure else {
-                        Issue.record("\(row.name): expected \(row.errorName), but the call succeeded")
+                    if let failure, failure.name != row.errorName || failure.message.count >= 4096 {
+                        mismatches.append("\(row.name): \(failure.name) \(failure.message.prefix(120))")
+                    }
+                    if failure == nil {
+                        succeeded.insert(row.name)
                         mismatches.append("\(row.name): succeeded")
-                        continue
                     }
-                    if failure.name != row.errorName { mismatches.append("\(row.name): \(failure)") }
                     Self.check(knownBug: row.bug) {
-                        #expect(failure.name == row.errorName, "\(row.name): expected \(row.errorName), got \(failure)")
+                        guard let failure else {
+                            Issue.record("\(row.name): expected \(row.errorName), but the call succeeded")
+                            return
+                        }
+                        #expect(failure.name == row.errorName, "\(row.name): expected \(row.errorName), got \(failure.code) \(failure.name)")
+                        #expect(!failure.message.isEmpty, "\(row.name): no error message")
+                        #expect(failure.message.count < 4096, "\(row.name): the message echoes \(failure.message.count) characters")
+                        #expect(failure.outcome.contains("\"OperationOutcome\""), "\(row.name): no OperationOutcome trailer: \(failure.code) \(failure.name)")
                     }
-                    #expect(!failure.message.isEmpty, "\(row.name): no error message")
-                    #expect(failure.message.count < 4096, "\(row.name): the message echoes \(failure.message.count) characters")
-                    #expect(failure.outcome.contains("\"OperationOutcome\""), "\(row.name): no OperationOutcome trailer: \(failure)")
-                    #expect(!failure.outcome.contains("Wellformed") && !failure.outcome.contains("Overwritten"), "\(row.name): the outcome echoes resource content")
+                    if let failure {
+                        #expect(
+                            !failure.outcome.contains("Wellformed") && !failure.outcome.contains("Overwritten") && !failure.message.contains("Wellformed"),
+                            "\(row.name): the error echoes resource content")
+                    }
                 }
             }
             if !mismatches.isEmpty { print("fhird bad input mismatches:\n" + mismatches.joined(separator: "\n")) }
@@ -473,14 +501,20 @@ struct FHIRBadInputTests {
             // Undecodable messages on every method: refused, with no effect.
             let undecodableResults = try await Self.sendUndecodable(system)
             for (method, code) in undecodableResults {
-                #expect(code == .invalidArgument || code == .internalError, "\(method): undecodable request answered \(String(describing: code))")
+                #expect(code == .invalidArgument, "\(method): an undecodable request was answered \(String(describing: code))")
             }
 
             // fhird still serves: the same process, healthy, good calls succeed.
             #expect(system.fhirdPID == fhirdBefore, "fhird was restarted or died\n\(system.devUp.transcript)")
             let health = try await workspace.keylake(["health", "--home", system.home, "--target", "fhird"])
             #expect(health.status == 0, "\(health.transcript)")
-            let after = try await Self.snapshot(system, targets)
+            var after = try await Self.snapshot(system, targets)
+            // A create that wrongly succeeded (a known defect above, already reported) made its own
+            // datastore; everything else must be as it was.
+            let wronglyCreated = succeeded.filter { $0.hasPrefix("CreateFHIRDatastore: ") }.map {
+                Self.badDatastoreName(String($0.dropFirst("CreateFHIRDatastore: ".count)))
+            }
+            after.datastores.removeAll { entry in wronglyCreated.contains { entry.contains(" \($0) ") } }
             #expect(after.datastores == before.datastores, "datastores changed:\nbefore \(before.datastores)\nafter  \(after.datastores)")
             #expect(after.history == before.history, "the datastore's history changed: \(after.history.count) versions, \(before.history.count) before")
             #expect(after.tags == before.tags, "tags changed: \(before.tags) -> \(after.tags)")
@@ -499,6 +533,11 @@ struct FHIRBadInputTests {
             print("fhird bad input: \(rows.count) malformed requests, \(undecodableResults.count) undecodable, \(mismatches.count) mismatches")
             #expect(await system.stop() == 0, "\(system.devUp.transcript)")
         }
+    }
+
+    /// The name a datastore-creation row gives its (refused) datastore.
+    static func badDatastoreName(_ label: String) -> String {
+        "bad-input " + label
     }
 
     /// What must not change: the datastores (id, name, status), the whole history of the target
