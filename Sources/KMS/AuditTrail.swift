@@ -46,7 +46,7 @@ public final class AuditTrail: Sendable {
     /// that this work can run on the caller's task, outside the single writer.
     func prepare(_ draft: AuditEventDraft) -> PreparedAuditEvent {
         let now = self.clock.now()
-        let document = self.document(for: draft, eventID: SecureRandom.uuidString(), time: now)
+        let document = self.document(for: draft, eventID: SecureRandom.timeOrderedUUIDString(milliseconds: KeyStore.milliseconds(now)), time: now)
         return PreparedAuditEvent(
             eventID: document.eventID, time: now, document: document.text, eventName: draft.eventName,
             keyID: draft.keyID, principal: draft.principal, ownerService: draft.ownerService
