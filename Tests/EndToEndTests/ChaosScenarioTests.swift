@@ -1,0 +1,139 @@
+import Foundation
+import KeylakeChaos
+import Testing
+
+/// `keylake chaos <scenario>` in its CI form: each scenario for 8 s with 4 clients and a fixed
+/// seed, as a subprocess starting its own kmsd and fhird; the report's invariants must all hold,
+/// plus what each scenario must show.
+@Suite("keylake chaos scenarios", .serialized, .timeLimit(.minutes(30)))
+struct ChaosScenarioTests {
+    static let seed: UInt64 = 20_261_129
+    static let duration = 8.0
+
+    /// Runs `scenario` and returns its report (after the checks every scenario shares).
+    private func run(_ scenario: ChaosScenario, in workspace: Workspace) async throws -> ChaosReport? {
+        let path = workspace.path("chaos-\(scenario.rawValue).json")
+        let result = try await workspace.keylake(
+            ["chaos", scenario.rawValue, "--duration", "\(Self.duration)", "--clients", "4", "--seed", "\(Self.seed)", "--report", path],
+            timeout: .seconds(150))
+        #expect(result.status == 0, "\(result.transcript)")
+        #expect(result.standardOutput.contains("all invariants hold"), "\(result.transcript)")
+        guard let data = FileManager.default.contents(atPath: path) else {
+            Issue.record("no report at \(path)\n\(result.transcript)")
+            return nil
+        }
+        let report = try JSONDecoder().decode(ChaosReport.self, from: data)
+        #expect(report.scenario == scenario)
+        #expect(report.seed == Self.seed)
+        #expect(report.passed, "\(report.summary.joined(separator: "\n"))")
+        for invariant in report.invariants {
+            #expect(invariant.passed, "invariant \(invariant.invariant.rawValue) \(invariant.name): \(invariant.violations)")
+            #expect(invariant.applies == scenario.applies(invariant.invariant))
+        }
+        #expect(report.invariants.count == 5)
+        #expect(report.hungCalls == 0)
+        #expect(report.phases.map(\.phase) == ["before", "during", "after"])
+        #expect(report.phases[0].succeeded > 0, "no successful operation before the fault\n\(report.summary.joined(separator: "\n"))")
+        // The schedule is the seed's: the fault came at its moment (give or take a loaded machine).
+        let planned = ChaosSchedule(seed: Self.seed, duration: Self.duration).faultAt
+        #expect(report.fault.injectInvoked >= planned - 0.01 && report.fault.injectInvoked < planned + 2, "planned \(planned), \(report.fault)")
+        // Every acknowledged write was read back and every failed create searched for.
+        #expect(report.history.verification != nil)
+        #expect(report.history.audit?.chainValid == true)
+        return report
+    }
+
+    /// Errors of the phase during the fault.
+    private func duringErrors(_ report: ChaosReport) -> [String: Int] { report.phases[1].errors }
+
+    @Test("access taken away: no success after the call returned, a first denial observed", arguments: [
+        ChaosScenario.revokeGrant, .retireGrant, .disableKey, .scheduleDeletion,
+    ])
+    func accessRemoved(scenario: ChaosScenario) async throws {
+        try await withWorkspace { workspace in
+            guard let report = try await self.run(scenario, in: workspace) else { return }
+            let summary = report.summary.joined(separator: "\n")
+            #expect(report.successesAfterRevocation == 0, "\(summary)")
+            #expect(report.revocationLatency != nil, "no denial observed\n\(summary)")
+            #expect(report.errors.keys.contains { scenario.denialErrorNames.contains($0) }, "\(summary)")
+            if scenario.isReversible {
+                #expect(report.recoveryTime != nil, "\(summary)")
+            } else {
+                #expect(report.recoveryTime == nil)
+                #expect(report.history.verification?.accessNote.contains("new grant") == true)
+            }
+        }
+    }
+
+    @Test("kill-kms: unavailability while kmsd is down, then recovery without restarting fhird")
+    func killKMS() async throws {
+        try await withWorkspace { workspace in
+            guard let report = try await self.run(.killKMS, in: workspace) else { return }
+            let summary = report.summary.joined(separator: "\n")
+            let unavailable = report.errors.filter { ["KmsKeyUnavailableException", "UNAVAILABLE"].contains($0.key) }.values.reduce(0, +)
+            #expect(unavailable > 0, "no unavailability error while kmsd was down\n\(summary)")
+            #expect(report.recoveryTime.map { $0 <= report.recoveryBound } == true, "\(summary)")
+        }
+    }
+
+    @Test("kill-data: fhird killed and restarted; acknowledged writes survive")
+    func killData() async throws {
+        try await withWorkspace { workspace in
+            guard let report = try await self.run(.killData, in: workspace) else { return }
+            let summary = report.summary.joined(separator: "\n")
+            #expect(!self.duringErrors(report).isEmpty, "no failure while fhird was down\n\(summary)")
+            #expect(report.recoveryTime != nil, "\(summary)")
+            #expect(report.history.verification.map { !$0.reads.isEmpty } == true)
+        }
+    }
+
+    @Test("partition and blackhole: calls fail with deadline or unavailability errors, none hangs", arguments: [
+        ChaosScenario.partition, .blackhole,
+    ])
+    func linkCut(scenario: ChaosScenario) async throws {
+        try await withWorkspace { workspace in
+            guard let report = try await self.run(scenario, in: workspace) else { return }
+            let summary = report.summary.joined(separator: "\n")
+            let errors = self.duringErrors(report)
+            #expect(!errors.isEmpty, "no failure while the link was cut\n\(summary)")
+            let allowed: Set<String> = ["DEADLINE_EXCEEDED", "UNAVAILABLE", "KmsKeyUnavailableException"]
+            #expect(Set(errors.keys).isSubset(of: allowed), "\(errors)")
+            #expect(report.hungCalls == 0)
+            #expect(report.recoveryTime != nil, "\(summary)")
+        }
+    }
+
+    @Test("latency, reset, slow: the link degrades and heals; the data service recovers", arguments: [
+        ChaosScenario.latency, .reset, .slow,
+    ])
+    func linkDegraded(scenario: ChaosScenario) async throws {
+        try await withWorkspace { workspace in
+            guard let report = try await self.run(scenario, in: workspace) else { return }
+            let summary = report.summary.joined(separator: "\n")
+            #expect(report.recoveryTime != nil, "\(summary)")
+            switch scenario {
+            case .latency:
+                #expect(report.phases[1].latency.p50 > report.phases[0].latency.p50, "latency did not rise\n\(summary)")
+            case .reset:
+                #expect(!self.duringErrors(report).isEmpty, "no failure while connections were reset\n\(summary)")
+            default:
+                break
+            }
+        }
+    }
+
+    @Test("bad input: an unknown scenario, or a process fault against a running deployment, is refused")
+    func badInput() async throws {
+        try await withWorkspace { workspace in
+            let unknown = try await workspace.keylake(["chaos", "no-such-fault", "--duration", "3"], timeout: .seconds(60))
+            #expect(unknown.status != 0)
+            #expect(unknown.standardError.contains("unknown scenario 'no-such-fault'"), "\(unknown.transcript)")
+            let managedOnly = try await workspace.keylake(["chaos", "kill-kms", "--home", workspace.path("none")], timeout: .seconds(60))
+            #expect(managedOnly.status != 0)
+            #expect(managedOnly.standardError.contains("needs managed mode"), "\(managedOnly.transcript)")
+            let badClients = try await workspace.keylake(["chaos", "latency", "--clients", "0"], timeout: .seconds(60))
+            #expect(badClients.status != 0)
+            #expect(badClients.standardError.contains("--clients"), "\(badClients.transcript)")
+        }
+    }
+}
