@@ -106,9 +106,11 @@ struct ChaosProxyCommand: AsyncParsableCommand {
     private static func emit(_ value: some Encodable) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value), let line = String(data: data, encoding: .utf8) else { return }
-        print(line)
-        fflush(nil)
+        guard var data = try? encoder.encode(value) else { return }
+        // Written straight to the file descriptor: no stdio buffer to flush (fflush(nil) would also
+        // wait for stdin's lock, held by the reader thread blocked in readLine).
+        data.append(UInt8(ascii: "\n"))
+        FileHandle.standardOutput.write(data)
     }
 
     /// Lines of standard input, read on a thread of their own (reading blocks); ends at EOF.
