@@ -122,6 +122,28 @@ struct ChaosScenarioTests {
         }
     }
 
+    @Test("--home targets a running `keylake dev up`: disable-key passes and the deployment keeps running")
+    func targetsRunningDeployment() async throws {
+        try await withWorkspace { workspace in
+            let home = workspace.path("home")
+            let devUp = try workspace.startKeylake(["dev", "up", "--dir", home])
+            try await devUp.waitForOutput(containing: "both daemons ready", timeout: .seconds(60))
+            let path = workspace.path("chaos-target.json")
+            let result = try await workspace.keylake(
+                ["chaos", "disable-key", "--home", home, "--duration", "\(Self.duration)", "--seed", "\(Self.seed)", "--report", path],
+                timeout: .seconds(150))
+            #expect(result.status == 0, "\(result.transcript)")
+            #expect(result.standardOutput.contains("targeting the running daemons of"), "\(result.transcript)")
+            let report = try JSONDecoder().decode(ChaosReport.self, from: try #require(FileManager.default.contents(atPath: path)))
+            #expect(report.passed, "\(report.summary.joined(separator: "\n"))")
+            #expect(report.successesAfterRevocation == 0)
+            #expect(report.recoveryTime != nil)
+            #expect(devUp.isRunning, "the chaos run stopped the deployment it targeted\n\(devUp.transcript)")
+            devUp.terminate()
+            #expect(await devUp.waitForExit(timeout: .seconds(30)) == 0, "\(devUp.transcript)")
+        }
+    }
+
     @Test("bad input: an unknown scenario, or a process fault against a running deployment, is refused")
     func badInput() async throws {
         try await withWorkspace { workspace in
