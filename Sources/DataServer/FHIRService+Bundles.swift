@@ -39,25 +39,44 @@ extension FHIRService {
         let record = try self.activeDatastore(datastoreID)
         let bundle = try FHIRBundle.parse(json, table: self.table, limits: self.settings.bundleLimits)
         try authorize(Set(bundle.entries.compactMap { entry in (try? entry.action.get()).map(Self.operation) }))
-        let entries: [JSONValue]
         switch bundle.kind {
-        case .batch: entries = try await self.batch(bundle, record: record)
-        case .transaction: entries = try await self.transaction(bundle, record: record)
+        case .batch: return Self.responseBundle(.batch, try await self.batch(bundle, record: record))
+        case .transaction: return try await self.transaction(bundle, record: record)
         }
-        let response: JSONObject = [
-            "resourceType": .string("Bundle"),
-            "type": .string(bundle.kind.responseType),
-            "entry": .array(entries),
-        ]
+    }
+
+    /// The response Bundle's JSON.
+    private static func responseBundle(_ kind: FHIRBundle.Kind, _ entries: [JSONValue]) -> [UInt8] {
+        let response: JSONObject = ["resourceType": .string("Bundle"), "type": .string(kind.responseType), "entry": .array(entries)]
         return response.serialized()
     }
 
     // MARK: - Batch
 
     private func batch(_ bundle: FHIRBundle, record: DatastoreRecord) async throws -> [JSONValue] {
-        try await self.boundedMap(bundle.entries, concurrency: self.settings.bundleConcurrency) { entry in
+        var entries = try await self.boundedMap(bundle.entries, concurrency: self.settings.bundleConcurrency) { entry in
             await self.batchEntry(entry, datastoreID: record.id)
         }
+        // Keep the response within its limit: GET entries whose resource no longer fits are
+        // answered with an OperationOutcome instead (the writes are done and stay answered).
+        let limit = self.settings.bundleLimits.maximumResponseBytes
+        var size = Self.responseBundle(.batch, []).count
+        for position in entries.indices {
+            var entrySize = entries[position].serialized().count + 1
+            if size + entrySize > limit, entries[position].objectValue?["resource"] != nil {
+                let error = HealthLakeError(
+                    code: .validation,
+                    message: "entry \(position): the resource does not fit in the batch-response (limit \(limit) bytes); read it on its own or split the batch",
+                    outcome: OperationOutcome(
+                        code: .tooCostly,
+                        diagnostics: "entry \(position): the resource does not fit in the batch-response (limit \(limit) bytes); read it on its own or split the batch",
+                        expression: ["Bundle.entry[\(position)]"]))
+                entries[position] = Self.failureEntry(error)
+                entrySize = entries[position].serialized().count + 1
+            }
+            size += entrySize
+        }
+        return entries
     }
 
     /// One batch entry's response; failures become the entry's status and outcome.
@@ -112,7 +131,7 @@ extension FHIRService {
         var created: Bool
     }
 
-    private func transaction(_ bundle: FHIRBundle, record: DatastoreRecord) async throws -> [JSONValue] {
+    private func transaction(_ bundle: FHIRBundle, record: DatastoreRecord) async throws -> [UInt8] {
         // The parser rejected every transaction with a failed entry; the actions are all there.
         let actions: [FHIRBundle.Action] = try bundle.entries.map { try $0.action.get() }
         let order = bundle.entries.indices.sorted {
@@ -221,6 +240,26 @@ extension FHIRService {
         }
         for (read, stored) in zip(reads, readResults) { plans[read.position] = .read(stored) }
 
+        // The response, known before anything is written; refused if it could not be sent.
+        let response = Self.responseBundle(
+            .transaction,
+            bundle.entries.indices.map { position in
+                switch plans[position]! {
+                case .nothingToDelete:
+                    return Self.deleteEntry(version: nil)
+                case .write(let write, let stored, let created):
+                    if write?.content.isDeletion == true { return Self.deleteEntry(version: stored.versionID) }
+                    return Self.responseEntry(status: created ? "201 Created" : "200 OK", stored)
+                case .read(let stored):
+                    return Self.responseEntry(status: "200 OK", stored, includeResource: true)
+                }
+            })
+        let limit = self.settings.bundleLimits.maximumResponseBytes
+        guard response.count <= limit else {
+            let message = "the transaction-response would be \(response.count) bytes, more than the limit of \(limit): split the transaction or read large resources separately"
+            throw HealthLakeError(code: .validation, message: message, outcome: OperationOutcome(code: .tooCostly, diagnostics: message))
+        }
+
         // One transaction, shared with concurrent writers but all or nothing for this Bundle.
         let writes: [ResourceWrite] = order.compactMap { position in
             if case .write(let write?, _, _)? = plans[position] { return write }
@@ -235,18 +274,7 @@ extension FHIRService {
             throw error
         }
         self.logger.debug("transaction committed", metadata: ["datastore": "\(record.id)", "entries": "\(bundle.entries.count)", "writes": "\(writes.count)"])
-
-        return bundle.entries.indices.map { position in
-            switch plans[position]! {
-            case .nothingToDelete:
-                return Self.deleteEntry(version: nil)
-            case .write(let write, let stored, let created):
-                if write?.content.isDeletion == true { return Self.deleteEntry(version: stored.versionID) }
-                return Self.responseEntry(status: created ? "201 Created" : "200 OK", stored)
-            case .read(let stored):
-                return Self.responseEntry(status: "200 OK", stored, includeResource: true)
-            }
-        }
+        return response
     }
 
     /// Seals one version under fresh data keys and extracts its tokens.

@@ -23,7 +23,8 @@ public struct FHIRServiceSettings: Sendable {
     /// Limits on one search (parameters, alternatives, value length, tokens, page token
     /// length, resources decrypted to check long starts-with values); see ``SearchLimits``.
     public var searchLimits: SearchLimits = SearchLimits()
-    /// Limits on batch and transaction Bundles: at most 500 entries and 16 MiB by default.
+    /// Limits on batch and transaction Bundles and their responses: by default at most 500
+    /// entries and 4 MiB less 4 KiB each way (one transport frame).
     public var bundleLimits: FHIRBundleLimits = FHIRBundleLimits()
     /// How many entries of a Bundle are prepared at once: data keys requested from kmsd (and
     /// resources sealed) for a transaction, entries processed for a batch. Default 8.

@@ -290,6 +290,38 @@ struct BundleTests {
     }
 }
 
+extension BundleTests {
+    @Test("responses stay within one transport frame: a too-large transaction-response writes nothing; a batch leaves out what does not fit")
+    func responseLimit() async throws {
+        try await withTestSystem { system in
+            let ds = try await system.createDatastore(name: "large")
+            // Five patients of about 1.2 MB each: each fits a message, three fit a response.
+            var large = try BundleTests.patient()
+            large["text"] = .object(["status": .string("generated"), "div": .string("<div>" + String(repeating: "x", count: 1_200_000) + "</div>")])
+            var ids: [String] = []
+            for _ in 0..<5 {
+                ids.append(try await system.app.createResource(.with { $0.datastoreID = ds; $0.resource = Data(large.serialized()) }, options: .test).id)
+            }
+            let before = try Bundles.versions(system, ds)
+            let reads = ids.map { Bundles.entry("GET", "Patient/\($0)") }
+            let refused = try await failure {
+                try await Bundles.send(system, ds, Bundles.bundle("transaction", [Bundles.entry("POST", "Patient", resource: try BundleTests.patient())] + reads))
+            }
+            #expect(refused?.name == "ValidationException", "\(String(describing: refused))")
+            #expect(refused?.message.contains("transaction-response would be") == true)
+            #expect(try Bundles.versions(system, ds) == before, "nothing written")
+
+            let batch = try await Bundles.send(system, ds, Bundles.bundle("batch", [Bundles.entry("POST", "Patient", resource: try BundleTests.patient())] + reads))
+            let entries = Bundles.entries(batch)
+            try #require(entries.count == 6)
+            #expect(Bundles.status(entries[0]) == "201 Created")
+            #expect(entries[1...].filter { Bundles.status($0) == "200 OK" }.count == 3)
+            #expect(entries[4...].allSatisfy { Bundles.status($0) == "400 Bad Request" && Bundles.diagnostics($0).contains("does not fit") })
+            #expect(try Bundles.versions(system, ds) == before + 1)
+        }
+    }
+}
+
 /// A Bundle cannot do what its caller may not do directly.
 @Suite("fhird: Bundles and the access policy", .timeLimit(.minutes(3)))
 struct BundlePolicyTests {
