@@ -74,13 +74,17 @@ public struct SearchQuery: Sendable {
     /// - Throws: ``DataStoreError`` `invalidRequest` naming the offending parameter (never quoting
     ///   its value): unknown parameter (strict), unsupported modifier, empty value, bad `_count`,
     ///   `_sort`, `_summary`, `_total`, `_id` or `_lastUpdated`, a repeated `_count`/`_sort`/
-    ///   `_summary`/`_total`/`_page_token`, too many parameters or alternatives, too long a value.
+    ///   `_summary`/`_total`/`_page_token`, a negative `count`, too many parameters or
+    ///   alternatives, too long a value.
     public init(
         parsing parameters: [Pair], resourceType: FHIRResourceType, table: SearchParameterTable, limits: SearchLimits, count: Int? = nil,
         defaultCount: Int, maximumCount: Int, lenient: Bool = false
     ) throws {
         guard parameters.count <= limits.maximumParameters else {
             throw DataStoreError(code: .invalidRequest, message: "a search takes at most \(limits.maximumParameters) parameters")
+        }
+        if let count, count < 0 {
+            throw DataStoreError(code: .invalidRequest, message: "count must not be negative")
         }
         self.resourceType = resourceType
         var requestedCount = count

@@ -409,4 +409,46 @@ struct SyntheaSearchTests {
         #expect(statusDone.count == Set(statusDone.map(\.id)).count)
         #expect(statusDone.count == loaded.objects["Procedure"]!.filter { ($0["status"] as? String) == "completed" }.count)
     }
+    @Test("a long starts-with with a small decryption budget: pages stop early, the walk is still exact; a too costly count is refused")
+    func postFilterBudget() async throws {
+        let fixture = try await StoreFixture()
+        defer { fixture.remove() }
+        let index = try await fixture.index()
+        let stem = "Abcdefghijklmnopqrstuvwxyzabcdef"  // exactly the 32 indexed characters
+        var writes: [ResourceWrite] = []
+        var matching: Set<String> = []
+        for number in 0..<30 {
+            let family = stem + (number % 6 == 0 ? "Match\(number)" : "Other\(number)")
+            let json = #"{"resourceType":"Patient","id":"p\#(number)","name":[{"family":"\#(family)"}]}"#
+            writes.append(try await fixture.write(try FHIRResource.parse(Array(json.utf8)), versionID: 1, index: index, lastUpdated: Self.base + Int64(number)))
+            if number % 6 == 0 { matching.insert("p\(number)") }
+        }
+        try fixture.store.commit(writes)
+        let store = fixture.store, cipher = fixture.cipher, datastoreID = fixture.datastore.id
+        let search = ResourceSearch(store: store, index: index, limits: SearchLimits(maximumPostFilterCandidates: 4)) { type, id in
+            let stored = try store.read(datastoreID: datastoreID, resourceType: type, resourceID: id)
+            let json = try await cipher.open(stored.sealed!, context: stored.context(datastoreID: datastoreID))
+            return SearchMatch(resourceType: type, id: id, versionID: stored.versionID, lastUpdated: stored.lastUpdated, json: json)
+        }
+        let query = try Self.query("Patient", [("family", stem + "Match")], count: 2)
+        var found: [String] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            let page = try await search.run(query, datastoreID: datastoreID, pageToken: token, now: Self.now)
+            #expect(page.matches.count <= 2)
+            found += page.matches.map(\.id)
+            token = page.nextPageToken
+            pages += 1
+        } while token != nil && pages < 100
+        #expect(found.count == Set(found).count)
+        #expect(Set(found) == matching)
+        #expect(pages >= 30 / 4)
+        await #expect(throws: DataStoreError(code: .searchTooCostly, message: "")) {
+            _ = try await search.run(try Self.query("Patient", [("family", stem + "Match"), ("_summary", "count")]), datastoreID: datastoreID, now: Self.now)
+        }
+        // Within the index's 32 characters nothing is decrypted to decide, and the count is exact.
+        let counted = try await search.run(try Self.query("Patient", [("family", stem), ("_summary", "count")]), datastoreID: datastoreID, now: Self.now)
+        #expect(counted.total == 30)
+    }
 }
