@@ -49,6 +49,32 @@ struct GroupCommitTests {
         #expect(try store.integer("SELECT COUNT(DISTINCT resource_id) FROM index_token") == count)
     }
 
+    @Test("measurement: 200 one-version writes committed one by one versus by 200 concurrent writers")
+    func measurement() async throws {
+        let fixture = try await StoreFixture(encryption: .serviceOwned)
+        defer { fixture.remove() }
+        let index = try await fixture.index()
+        let store = fixture.store
+        var serial: [ResourceWrite] = [], grouped: [ResourceWrite] = []
+        for number in 0..<200 {
+            serial.append(try await fixture.write(try Self.patient("s\(number)"), versionID: 1, index: index))
+            grouped.append(try await fixture.write(try Self.patient("g\(number)"), versionID: 1, index: index))
+        }
+        let clock = ContinuousClock()
+        let serialTime = try clock.measure { for write in serial { try store.commit([write]) } }
+        let before = store.groupCommitStatistics
+        let groupedTime = try await clock.measure {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for write in grouped { group.addTask { try await store.groupCommit([write]) } }
+                try await group.waitForAll()
+            }
+        }
+        let after = store.groupCommitStatistics
+        #expect(after.writes - before.writes == 200)
+        #expect(try store.integer("SELECT COUNT(*) FROM resource_version") == 400)
+        print("group commit: 200 writes one by one \(serialTime) (200 transactions); concurrently \(groupedTime) in \(after.transactions - before.transactions) transactions (largest \(after.largestGroup))")
+    }
+
     @Test("failing members (version conflicts, a multi-write member with one bad write) fail alone; the rest commit")
     func failingMembers() async throws {
         let fixture = try await StoreFixture(encryption: .serviceOwned)
