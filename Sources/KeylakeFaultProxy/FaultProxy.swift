@@ -83,6 +83,7 @@ public final class FaultProxy: Sendable {
     private let group: any EventLoopGroup
     private let state = Mutex(State())
     private let board = ToxicBoard(ProxySnapshot(version: 0, entries: [], link: .up))
+    private let counters = ProxyCounters()
     private let stopped: EventLoopPromise<Void>
 
     /// Creates a proxy; nothing is bound until ``start()`` or ``run()``.
@@ -184,6 +185,13 @@ public final class FaultProxy: Sendable {
     /// Connections open now.
     public var connectionCount: Int {
         self.state.withLock { $0.connections.count }
+    }
+
+    /// Bytes read from one side and not yet written to the other, over all connections: what
+    /// latency, slicing, bandwidth limits and blackholes hold. Bounded per flow by
+    /// ``FaultProxySettings/highWaterMark`` (plus at most one read).
+    public var heldBytes: Int {
+        self.counters.heldBytes.load(ordering: .relaxed)
     }
 
     /// The current link state.
@@ -378,7 +386,7 @@ public final class FaultProxy: Sendable {
             return
         }
         let connection = ProxyConnection(
-            id: id, client: channel, board: self.board, settings: settings, upstreamHost: self.configuration.upstreamHost,
+            id: id, client: channel, board: self.board, counters: self.counters, settings: settings, upstreamHost: self.configuration.upstreamHost,
             upstreamPort: self.configuration.upstreamPort, logger: logger,
             onFinish: { [self] in
                 self.state.withLock { _ = $0.connections.removeValue(forKey: id) }

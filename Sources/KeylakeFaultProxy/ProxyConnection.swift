@@ -57,15 +57,17 @@ final class ProxyConnection {
     private var finished = false
     private let onFinish: () -> Void
     private let board: ToxicBoard
+    private let counters: ProxyCounters
 
     init(
-        id: UInt64, client: any Channel, board: ToxicBoard, settings: FaultProxySettings, upstreamHost: String,
+        id: UInt64, client: any Channel, board: ToxicBoard, counters: ProxyCounters, settings: FaultProxySettings, upstreamHost: String,
         upstreamPort: Int, logger: Logger, onFinish: @escaping () -> Void
     ) {
         self.id = id
         self.client = client
         self.eventLoop = client.eventLoop
         self.board = board
+        self.counters = counters
         self.snapshot = board.current
         self.settings = settings
         self.upstreamHost = upstreamHost
@@ -212,6 +214,7 @@ final class ProxyConnection {
             guard let slice = buffer.getSlice(at: buffer.readerIndex + piece.offset, length: piece.length) else { continue }
             self.flows[flow]!.queue.append((slice, piece.notBefore))
             self.flows[flow]!.queuedBytes += piece.length
+            self.counters.hold(piece.length)
         }
         if self.flows[flow]!.queuedBytes >= self.settings.highWaterMark {
             self.flows[flow]!.pausedAtHighWater = true
@@ -292,6 +295,7 @@ final class ProxyConnection {
         while let head = self.flows[flow]!.queue.first, head.notBefore <= now, destination.isWritable {
             self.flows[flow]!.queue.removeFirst()
             self.flows[flow]!.queuedBytes -= head.bytes.readableBytes
+            self.counters.release(head.bytes.readableBytes)
             let promise = self.eventLoop.makePromise(of: Void.self)
             destination.write(head.bytes, promise: promise)
             self.flows[flow]!.lastWrite = promise.futureResult
@@ -324,6 +328,7 @@ final class ProxyConnection {
         self.flows[flow]!.flushTimer?.cancel()
         self.flows[flow]!.flushTimer = nil
         self.flows[flow]!.queue.removeAll()
+        self.counters.release(self.flows[flow]!.queuedBytes)
         self.flows[flow]!.queuedBytes = 0
     }
 

@@ -174,7 +174,7 @@ struct FaultProxyTests {
     @Test("an unreachable upstream closes the client promptly and the proxy keeps serving")
     func unreachableUpstream() async throws {
         let proxy = FaultProxy(
-            configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: try await unusedPort(), logger: Logger(label: "test.proxy")))
+            configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: try await unusedPort(), logger: quietLogger()))
         let port = try await proxy.start()
         for _ in 0..<3 {
             let client = try await TestClient.connect(port: port)
@@ -190,7 +190,7 @@ struct FaultProxyTests {
     @Test("run returns when the proxy is shut down, and a shut-down proxy does not start again")
     func runEndsOnShutdown() async throws {
         let echo = try await EchoServer.start()
-        let proxy = FaultProxy(configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, logger: Logger(label: "test.proxy")))
+        let proxy = FaultProxy(configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, logger: quietLogger()))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await proxy.run() }
             try await waitUntil { proxy.port != nil }
@@ -217,12 +217,16 @@ struct FaultProxyTests {
             let total = 24 * 1024 * 1024
             let write = client.channel.eventLoop.makePromise(of: Void.self)
             client.channel.writeAndFlush(ByteBuffer(repeating: 0x5A, count: total), promise: write)
-            try await Task.sleep(for: .milliseconds(500))
+            // The proxy holds bytes up to the high-water mark (plus one read), then stops reading.
+            try await waitUntil { proxy.heldBytes >= settings.highWaterMark }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(proxy.heldBytes <= settings.highWaterMark + 512 * 1024, "held \(proxy.heldBytes)")
             #expect(!client.channel.isWritable)
             // Removing the blackhole lets all of it through and back.
             try proxy.removeToxic(named: "blackhole")
             try await write.futureResult.get()
             #expect(try await client.receive(total, within: .seconds(60)).count == total)
+            try await waitUntil { proxy.heldBytes == 0 }
             await client.close()
         }
     }

@@ -51,6 +51,7 @@ private final class EchoHandler: ChannelInboundHandler {
 final class Inbox: Sendable {
     struct Contents {
         var bytes: [UInt8] = []
+        var count = 0
         var reads = 0
         var closed = false
         var error: (any Error)?
@@ -75,6 +76,7 @@ private final class InboxHandler: ChannelInboundHandler {
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         self.inbox.contents.withLock {
             $0.bytes += bytes
+            $0.count += bytes.count
             $0.reads += 1
         }
     }
@@ -112,7 +114,7 @@ struct TestClient {
     /// Waits until `count` bytes arrived (or the deadline passes) and returns what arrived.
     @discardableResult
     func receive(_ count: Int, within timeout: Duration = .seconds(15)) async throws -> [UInt8] {
-        try await waitUntil(within: timeout) { self.inbox.snapshot.bytes.count >= count || self.inbox.snapshot.closed }
+        try await waitUntil(within: timeout) { self.inbox.contents.withLock { $0.count >= count || $0.closed } }
         return self.inbox.snapshot.bytes
     }
 
@@ -153,7 +155,7 @@ func withEchoProxy(
     settings: FaultProxySettings = FaultProxySettings(), _ body: (FaultProxy, Int) async throws -> Void
 ) async throws {
     let echo = try await EchoServer.start()
-    let logger = Logger(label: "test.proxy")
+    let logger = quietLogger()
     let proxy = FaultProxy(
         configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, settings: settings, logger: logger))
     let port = try await proxy.start()
@@ -166,6 +168,14 @@ func withEchoProxy(
     }
     await proxy.shutdown()
     await echo.stop()
+}
+
+/// A logger for the proxy under test that prints errors only (the unreachable-upstream warnings
+/// are expected).
+func quietLogger() -> Logger {
+    var logger = Logger(label: "test.proxy")
+    logger.logLevel = .error
+    return logger
 }
 
 /// Whether `error` is a connection reset.
