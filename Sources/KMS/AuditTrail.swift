@@ -23,14 +23,14 @@ public final class AuditTrail: Sendable {
     static let eventVersion = "1.08"
 
     let database: DatabasePool
-    private let rootKey: RootKey
+    private let sealer: AuditSealer
     private let identity: KeyServiceIdentity
     private let clock: any WallClock
 
     /// Creates the trail over the key store's database.
     init(database: DatabasePool, rootKey: RootKey, identity: KeyServiceIdentity, clock: any WallClock) {
         self.database = database
-        self.rootKey = rootKey
+        self.sealer = AuditSealer(key: rootKey.auditSealKey)
         self.identity = identity
         self.clock = clock
     }
@@ -163,7 +163,7 @@ public final class AuditTrail: Sendable {
         var message = label
         message.appendBigEndian(UInt64(bitPattern: sequence))
         message.append(contentsOf: hash)
-        return Array(HMAC<SHA256>.authenticationCode(for: message, using: self.rootKey.auditSealKey))
+        return self.sealer.authenticationCode(for: message)
     }
 
     private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

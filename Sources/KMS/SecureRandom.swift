@@ -1,21 +1,16 @@
+import Crypto
+
 /// Cryptographically secure random bytes.
 ///
-/// `SystemRandomNumberGenerator` reads the operating system's CSPRNG (`getrandom` on Linux,
-/// `arc4random` on Darwin), which is what salts, nonces and key material need.
+/// They come from BoringSSL's `RAND_bytes` (through swift-crypto's `SymmetricKey(size:)`): a
+/// CSPRNG seeded from the operating system (`getrandom` on Linux) that fills a whole request in
+/// user space, which is what salts, nonces and key material need. Several are drawn for every
+/// cryptographic call; the standard library's generator makes one system call per 8 bytes.
 enum SecureRandom {
     /// Returns `count` random bytes.
     static func bytes(count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        var result = [UInt8]()
-        result.reserveCapacity(count)
-        while result.count < count {
-            var word = generator.next() as UInt64
-            for _ in 0..<min(8, count - result.count) {
-                result.append(UInt8(truncatingIfNeeded: word))
-                word >>= 8
-            }
-        }
-        return result
+        guard count > 0 else { return [] }
+        return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
     }
 }
 
