@@ -29,6 +29,7 @@ extension FHIRService {
             parsing: parameters.map { SearchQuery.Pair(name: $0.name, value: $0.value) }, resourceType: type, table: self.table,
             limits: self.settings.searchLimits, count: count, defaultCount: self.settings.defaultPageSize,
             maximumCount: self.settings.maximumPageSize, lenient: lenient)
+        try query.checkValues(table: self.table, limits: self.settings.searchLimits)
         // The index key comes from kmsd on every search, so a revoked key stops search too.
         let index = try await self.index(for: record)
         let search = ResourceSearch(store: self.store, index: index, limits: self.settings.searchLimits) { type, id in

@@ -337,6 +337,11 @@ struct SearchServiceTests {
                 let refused = try await failure(call)
                 #expect(refused?.name == "KmsKeyAccessDeniedException", "\(what): \(String(describing: refused))")
             }
+            // A malformed search is refused before any key is asked for: still a ValidationException.
+            for parameters in [[("birthdate", "xx1990")], [("shoe-size", "1")], [("identifier", "|")], [("birthdate", "ge1000")]] {
+                let refused = try await failure { try await Self.search(system, datastore, parameters) }
+                #expect(refused?.name == "ValidationException", "\(parameters): \(String(describing: refused))")
+            }
         }
     }
 }

@@ -185,6 +185,24 @@ public struct SearchQuery: Sendable {
         self.count = min(size, maximumCount)
     }
 
+    /// Checks every table-parameter value as the index will read it (dates and prefixes, token
+    /// and reference forms, blank strings) and the number of tokens the search needs, without a
+    /// datastore key: a malformed search is refused before any key is unwrapped.
+    ///
+    /// - Throws: ``DataStoreError`` `invalidRequest` for a malformed value, `searchTooCostly`
+    ///   beyond ``SearchLimits/maximumTokens`` or ``BlindIndexLimits/maximumDateRangeTokens``.
+    public func checkValues(table: SearchParameterTable, limits: SearchLimits, indexLimits: BlindIndexLimits = BlindIndexLimits()) throws {
+        var zero = [UInt8](repeating: 0, count: 32)
+        let index = BlindIndex(key: BlindIndexKey(bytes: &zero), table: table, limits: indexLimits)
+        var tokens = 0
+        for criterion in self.criteria {
+            tokens += try index.clause(for: criterion.parameter, value: criterion.value, exact: criterion.exact).tokens.count
+        }
+        guard tokens <= limits.maximumTokens else {
+            throw DataStoreError(code: .searchTooCostly, message: "the search needs \(tokens) index tokens; the limit is \(limits.maximumTokens)")
+        }
+    }
+
     /// A digest of everything that defines the result set and its order (not the page size):
     /// a page token is valid only for the search it came from.
     public var digest: [UInt8] {
