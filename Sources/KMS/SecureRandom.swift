@@ -1,17 +1,57 @@
-import Crypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// Cryptographically secure random bytes.
+/// Cryptographically secure random bytes from the operating system's CSPRNG.
 ///
-/// They come from BoringSSL's `RAND_bytes` (through swift-crypto's `SymmetricKey(size:)`): a
-/// CSPRNG seeded from the operating system (`getrandom` on Linux) that fills a whole request in
-/// user space, which is what salts, nonces and key material need. Several are drawn for every
-/// cryptographic call; the standard library's generator makes one system call per 8 bytes.
+/// Several are drawn for every cryptographic call (data key, salt, nonce, event id). The
+/// standard library's generator (and swift-crypto's, which uses it) makes one `getrandom` system
+/// call per 8 bytes; this reads each request whole: `arc4random_buf` on Darwin, one `read` of
+/// `/dev/urandom` (the same kernel CSPRNG as `getrandom`) on Linux, falling back to the standard
+/// library's generator if the device cannot be read.
 enum SecureRandom {
     /// Returns `count` random bytes.
     static func bytes(count: Int) -> [UInt8] {
         guard count > 0 else { return [] }
-        return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            Self.fill(UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
     }
+
+    /// Fills `buffer` with random bytes.
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        #if canImport(Darwin)
+        arc4random_buf(base, buffer.count)
+        #else
+        var offset = 0
+        while offset < buffer.count, Self.device >= 0 {
+            let count = read(Self.device, base + offset, buffer.count - offset)
+            if count > 0 {
+                offset += count
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        while offset < buffer.count {
+            buffer[offset] = UInt8(truncatingIfNeeded: generator.next() as UInt64)
+            offset += 1
+        }
+        #endif
+    }
+
+    #if !canImport(Darwin)
+    /// `/dev/urandom`, opened once; -1 when it cannot be opened.
+    private static let device: Int32 = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+    #endif
 }
 
 extension SecureRandom {
