@@ -92,7 +92,8 @@ struct FaultProxyTests {
             try proxy.addToxic(Toxic(spec: "timeout timeout=200 direction=both"))
             let started = ContinuousClock.now
             let client = try await TestClient.connect(port: port)
-            try await client.send(payload(100))
+            // On a loaded machine the proxy may already have closed the connection: then the send fails.
+            try? await client.send(payload(100))
             try await waitUntil { client.inbox.snapshot.closed }
             #expect(ContinuousClock.now - started >= .milliseconds(190))
             #expect(client.inbox.snapshot.bytes.isEmpty)
