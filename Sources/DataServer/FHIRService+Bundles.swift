@@ -172,7 +172,7 @@ extension FHIRService {
                     let resolved = try Self.resolving(resource, targets, entry: entry, batch: false)
                     let current = try self.store.currentVersion(datastoreID: record.id, resourceType: type, resourceID: id)
                     if let ifMatch, !ifMatch.isEmpty {
-                        let expected = String(ifMatch.trimmingPrefix("W/").filter { $0 != "\"" })
+                        let expected = String(try Self.expectedVersion(ifMatch: ifMatch))
                         guard let current, !current.isDeleted, String(current.versionID) == expected else {
                             throw DataStoreError(
                                 code: .versionConflict,

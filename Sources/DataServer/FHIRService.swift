@@ -299,7 +299,7 @@ public final class FHIRService: Sendable {
         }
         let current = try self.store.currentVersion(datastoreID: datastoreID, resourceType: type, resourceID: id)
         if let ifMatch, !ifMatch.isEmpty {
-            let expected = String(ifMatch.trimmingPrefix("W/").filter { $0 != "\"" })
+            let expected = String(try Self.expectedVersion(ifMatch: ifMatch))
             guard let current, String(current.versionID) == expected else {
                 throw DataStoreError(
                     code: .versionConflict,

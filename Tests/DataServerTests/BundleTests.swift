@@ -352,3 +352,36 @@ struct BundlePolicyTests {
         }
     }
 }
+
+extension BundleTests {
+    @Test("If-Match: N, \"N\" and W/\"N\" name a version; anything else is a ValidationException, in a call and in a transaction")
+    func ifMatch() async throws {
+        try await withTestSystem { system in
+            let ds = try await system.createDatastore(name: "if-match")
+            try await Self.put(system, ds, "p1")
+            let body = Data(try Self.patient(id: "p1").serialized())
+            func update(_ ifMatch: String) async throws -> CallFailure? {
+                try await failure {
+                    try await system.app.updateResource(
+                        .with { $0.datastoreID = ds; $0.resourceType = "Patient"; $0.id = "p1"; $0.resource = body; $0.ifMatchVersionID = ifMatch },
+                        options: .test)
+                }
+            }
+            for malformed in ["abc", "W/abc", "W/\"\"", "0", "-1", "1.0", "W/\"1", String(repeating: "9", count: 40)] {
+                let refused = try await update(malformed)
+                #expect(refused?.name == "ValidationException", "\(malformed): \(String(describing: refused))")
+                let transaction = try await failure {
+                    try await Bundles.send(
+                        system, ds, Bundles.bundle("transaction", [Bundles.entry("PUT", "Patient/p1", resource: try Self.patient(id: "p1"), ifMatch: malformed)]))
+                }
+                #expect(transaction?.name == "ValidationException", "\(malformed)")
+                #expect(transaction?.message.contains("entry 0 (PUT Patient/p1)") == true)
+            }
+            #expect(try await update("W/\"5\"")?.name == "VersionConflictException")
+            #expect(try await update("1") == nil)
+            #expect(try await update("\"2\"") == nil)
+            #expect(try await update("W/\"3\"") == nil)
+            #expect(try await Bundles.read(system, ds, "Patient/p1")?.versionID == "4")
+        }
+    }
+}
