@@ -82,13 +82,24 @@ struct ChaosVerifier: Sendable {
         let facts = events.enumerated().map { position, event in
             let object = (try? JSONSerialization.jsonObject(with: Data(event.cloudTrailEvent.utf8))) as? [String: Any] ?? [:]
             let identity = object["userIdentity"] as? [String: Any] ?? [:]
-            let time = (object["eventTime"] as? String).flatMap { formatter.date(from: $0) }
+            let precise = Self.millisecondTime(ofEventID: event.eventID)
+            let time = precise ?? (object["eventTime"] as? String).flatMap { formatter.date(from: $0) }
                 ?? Date(timeIntervalSince1970: TimeInterval(event.eventTime))
             return AuditFact(
-                position: position, eventName: event.eventName, time: time.timeIntervalSince(self.recorder.startDate),
+                position: position, eventName: event.eventName, time: time.timeIntervalSince(self.recorder.startDate), timePrecise: precise != nil,
                 byDataService: identity["invokedBy"] as? String == DevPKI.fhirdPrincipal, errorCode: object["errorCode"] as? String)
         }
         let chain = try await ChaosRetry.call("VerifyAuditChain") { try await self.admin.verifyAuditChain(.init(), options: .cli) }
         return AuditEvidence(facts: facts, chainValid: chain.valid, eventsChecked: Int(chain.eventsChecked), chainProblem: chain.problem)
+    }
+
+    /// The millisecond time in a version-7 UUID event id (its first 48 bits), or `nil` for any
+    /// other id: kmsd's `eventTime` has whole seconds only.
+    static func millisecondTime(ofEventID id: String) -> Date? {
+        let hex = id.filter { $0 != "-" }
+        guard hex.count == 32, hex.allSatisfy(\.isHexDigit), hex[hex.index(hex.startIndex, offsetBy: 12)] == "7",
+            let milliseconds = UInt64(hex.prefix(12), radix: 16)
+        else { return nil }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }

@@ -11,8 +11,8 @@ extension InvariantChecker {
     }
 
     /// Invariant 5: every successful data operation is matched to its own allowed key-use event
-    /// by the data service in its time window; none is allowed after kmsd's first denial following the
-    /// fault's event (until the healing `EnableKey`, or the verification's new grant); the fault's calls are audited; the chain verifies.
+    /// by the data service in its time window; none is allowed (stamped) after the fault's call returned
+    /// (until the healing `EnableKey`, or the verification's new grant); the fault's calls are audited; the chain verifies.
     func checkAudit(_ history: ChaosHistory) -> InvariantResult {
         guard let audit = history.audit else {
             return InvariantResult(
@@ -27,11 +27,16 @@ extension InvariantChecker {
         // Every successful operation needs an allowed key use of its own in its window. Matching
         // intervals to points: take operations by window end, give each the earliest unused event
         // not before its window start — this finds a complete matching whenever one exists.
-        let uses = facts.filter(\.isAllowedDataKeyUse).map(\.time).sorted()
+        // A fact's earliest possible real moment is its time; it may be up to its uncertainty
+        // later. Matching uses the latest possible moment against the window's start and the
+        // earliest against its end.
+        let useFacts = facts.filter(\.isAllowedDataKeyUse).sorted { $0.time < $1.time }
+        let uses = useFacts.map(\.time)
+        let uncertainty = useFacts.map(\.timeUncertainty).max() ?? 0
         var used = [Bool](repeating: false, count: uses.count)
         let successes = history.operations.filter(\.succeeded)
         var unmatched: [OperationRecord] = []
-        let early = 1 + self.settings.auditTimeSlack
+        let early = uncertainty + self.settings.auditTimeSlack
         for operation in successes.sorted(by: { ($0.completed ?? 0) < ($1.completed ?? 0) }) {
             let start = operation.invoked - early
             let end = (operation.completed ?? operation.invoked) + self.settings.auditTimeSlack
@@ -69,30 +74,30 @@ extension InvariantChecker {
                         InvariantViolation(kind: "missing-audit-event", operations: [], message: "the healing EnableKey call has no audit event"))
                 }
                 let limit = healEvent?.position ?? Int.max
-                let window = facts.filter { $0.position > faultEvent.position && $0.position < limit }
-                // Calls authorised concurrently with the fault's call may be committed just after
-                // it; once kmsd has denied the data service, no use may be allowed any more.
-                let firstDenial = window.first { $0.byDataService && !$0.allowed && AuditFact.keyUseEventNames.contains($0.eventName) }
-                let allowedUses = window.filter(\.isAllowedDataKeyUse)
-                let raced = allowedUses.filter { $0.position < (firstDenial?.position ?? Int.max) }
-                let leaks = firstDenial.map { denial in allowedUses.filter { $0.position > denial.position } } ?? allowedUses
+                // kmsd decides a cryptographic call before it appends the call's event (possibly
+                // in a later batch), so the trail's order alone cannot tell a call authorised
+                // concurrently with the fault's call from one authorised after it. The event's
+                // time can: an allowed use stamped later than the fault's call returned (plus
+                // the slack for the moment between decision and stamp) was decided after it.
+                let returned = history.fault.injectReturned + self.settings.auditTimeSlack
+                let allowedUses = facts.filter { $0.position > faultEvent.position && $0.position < limit && $0.isAllowedDataKeyUse }
+                let leaks = allowedUses.filter { $0.time > returned }
+                let raced = allowedUses.count - leaks.count
                 if !leaks.isEmpty {
                     let involved = history.operations.filter { operation in
                         leaks.contains { fact in
-                            fact.time >= operation.invoked - early && fact.time <= (operation.completed ?? .infinity) + self.settings.auditTimeSlack
+                            fact.time >= operation.invoked - fact.timeUncertainty - self.settings.auditTimeSlack
+                                && fact.time <= (operation.completed ?? .infinity) + self.settings.auditTimeSlack
                         }
                     }
                     violations.append(
                         InvariantViolation(
-                            kind: "allowed-after-revocation", operations: involved.map(\.sequence),
-                            message: "kmsd allowed \(leaks.count) key use(s) by the data service after \(faultName)"
-                                + (firstDenial.map { " and after denying it at event \($0.position)" } ?? " and never denied it")
-                                + ": " + leaks.prefix(3).map { "\($0.eventName) at event \($0.position)" }.joined(separator: ", ")))
+                            kind: "allowed-after-revocation", operations: Array(involved.map(\.sequence).prefix(20)),
+                            message: "kmsd allowed \(leaks.count) key use(s) by the data service stamped after the \(faultName) call returned: "
+                                + leaks.prefix(3).map { "\($0.eventName) at event \($0.position) (\(Self.format($0.time)) s)" }.joined(separator: ", ")))
                 }
-                detail += "; \(faultName) at event \(faultEvent.position)"
-                    + (firstDenial.map { ", first denial at event \($0.position)" } ?? "")
-                    + ", \(raced.count) allowed key use(s) committed between them (authorised concurrently), none after"
-                    + (healEvent.map { " until \(healName) at event \($0.position)" } ?? "")
+                detail += "; \(faultName) at event \(faultEvent.position), then \(raced) allowed key use(s) decided before it returned"
+                    + ", none after" + (healEvent.map { " until \(healName) at event \($0.position)" } ?? "")
             } else {
                 violations.append(
                     InvariantViolation(kind: "missing-audit-event", operations: [], message: "the \(faultName) call has no allowed audit event"))

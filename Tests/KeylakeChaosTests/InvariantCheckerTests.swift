@@ -215,7 +215,7 @@ struct InvariantCheckerTests {
         #expect(unaudited.check()[.auditComplete]?.violations.map(\.kind) == ["missing-audit-event"])
     }
 
-    @Test("key uses committed just after the fault's event but before the first denial raced it; the verification grant ends the window")
+    @Test("key uses decided before the fault's call returned may follow its event; the verification grant ends the window")
     func racedAndVerificationUses() {
         var synthetic = SyntheticHistory(.revokeGrant)
         // Authorised concurrently with RevokeGrant, committed right after it, before any denial.
@@ -227,10 +227,27 @@ struct InvariantCheckerTests {
         }
         let raced = synthetic.check()[.auditComplete]!
         #expect(raced.passed, "\(raced.violations)")
-        #expect(raced.detail.contains("1 allowed key use(s) committed between them"))
+        #expect(raced.detail.contains("1 allowed key use(s) decided before it returned"))
         // The account root's new grant for the verification, then the verification's reads.
         synthetic.fact("CreateGrant", at: 9, byDataService: false)
         synthetic.fact("Decrypt", at: 9.5)
+        #expect(synthetic.check()[.auditComplete]?.passed == true)
+    }
+
+    @Test("an allowed key use stamped to the millisecond after the revocation returned is a violation")
+    func preciseLeak() {
+        var synthetic = SyntheticHistory(.disableKey)
+        synthetic.facts.insert(AuditFact(position: 2, eventName: "GenerateDataKey", time: 3.7, timePrecise: true, byDataService: true, errorCode: nil), at: 2)
+        synthetic.facts = synthetic.facts.enumerated().map { index, fact in
+            var fact = fact
+            fact.position = index
+            return fact
+        }
+        let result = synthetic.check()[.auditComplete]!
+        #expect(result.violations.map(\.kind) == ["allowed-after-revocation"])
+        #expect(result.violations.first?.message.contains("GenerateDataKey at event 2") == true)
+        // The same use stamped within the slack of the return was decided concurrently.
+        synthetic.facts[2].time = 3.5
         #expect(synthetic.check()[.auditComplete]?.passed == true)
     }
 }
