@@ -117,11 +117,22 @@ extension CiphertextBlob {
         }
     }
 
+    /// HKDF-SHA256 (RFC 5869) with a 32-byte output, written out: extract is one HMAC under the
+    /// salt, expand one HMAC block (`T(1)`). It gives exactly what swift-crypto's generic `HKDF`
+    /// gives (the known-answer vectors check it) without its per-call allocations and generic
+    /// dispatch, on every Encrypt, Decrypt and GenerateDataKey.
     private func messageKey(material: KeyMaterial) -> SymmetricKey {
+        var extract = HMAC<SHA256>(key: SymmetricKey(data: self.salt))
+        material.withUnsafeBytes { extract.update(data: $0) }
+        let pseudoRandomKey = extract.finalize()
+        var expand = HMAC<SHA256>(key: SymmetricKey(data: pseudoRandomKey))
         var info = Self.derivationLabel
+        info.reserveCapacity(info.count + 16 + 4 + 1)
         info.append(contentsOf: self.keyID.binary)
         info.appendBigEndian(self.materialVersion)
-        return HKDF<SHA256>.deriveKey(inputKeyMaterial: material.key, salt: self.salt, info: info, outputByteCount: 32)
+        info.append(1)
+        expand.update(data: info)
+        return SymmetricKey(data: expand.finalize())
     }
 
     private func additionalData(context: EncryptionContext) -> [UInt8] {
