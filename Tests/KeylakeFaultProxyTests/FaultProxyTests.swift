@@ -126,6 +126,28 @@ struct FaultProxyTests {
         }
     }
 
+    @Test("slow_close delays the close that follows the upstream's close; without it the close follows at once")
+    func slowClose() async throws {
+        try await withEchoProxy(closeAfterReply: true) { proxy, port in
+            let prompt = try await TestClient.connect(port: port)
+            try await prompt.send([1, 2, 3])
+            #expect(try await prompt.receive(3) == [1, 2, 3])
+            let answered = ContinuousClock.now
+            try await waitUntil { prompt.inbox.snapshot.closed }
+            let promptClose = ContinuousClock.now - answered
+
+            try proxy.addToxic(Toxic(spec: "slow_close delay=600"))
+            let slow = try await TestClient.connect(port: port)
+            try await slow.send([4, 5])
+            #expect(try await slow.receive(2) == [4, 5])
+            let slowAnswered = ContinuousClock.now
+            try await waitUntil { slow.inbox.snapshot.closed }
+            let slowClose = ContinuousClock.now - slowAnswered
+            #expect(slowClose >= .milliseconds(500), "slow close after \(slowClose)")
+            #expect(slowClose > promptClose, "prompt \(promptClose), slow \(slowClose)")
+        }
+    }
+
     @Test("down cuts open connections and refuses new ones; up serves again on the same port")
     func downAndUp() async throws {
         try await withEchoProxy { proxy, port in

@@ -15,11 +15,14 @@ struct EchoServer {
     let channel: any Channel
     var port: Int { self.channel.localAddress!.port! }
 
-    static func start() async throws -> EchoServer {
+    /// An echo server; with `closeAfterReply` it answers the first read and closes the connection.
+    static func start(closeAfterReply: Bool = false) async throws -> EchoServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoHandler()) }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(EchoHandler(closeAfterReply: closeAfterReply))
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         return EchoServer(channel: channel)
@@ -34,12 +37,17 @@ private final class EchoHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    let closeAfterReply: Bool
+
+    init(closeAfterReply: Bool) { self.closeAfterReply = closeAfterReply }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.write(data, promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         context.flush()
+        if self.closeAfterReply { context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -152,9 +160,10 @@ func unusedPort() async throws -> Int {
 
 /// Runs `body` with an echo server and a started proxy in front of it; shuts both down after.
 func withEchoProxy(
-    settings: FaultProxySettings = FaultProxySettings(), _ body: (FaultProxy, Int) async throws -> Void
+    settings: FaultProxySettings = FaultProxySettings(), closeAfterReply: Bool = false,
+    _ body: (FaultProxy, Int) async throws -> Void
 ) async throws {
-    let echo = try await EchoServer.start()
+    let echo = try await EchoServer.start(closeAfterReply: closeAfterReply)
     let logger = quietLogger()
     let proxy = FaultProxy(
         configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: echo.port, settings: settings, logger: logger))
