@@ -33,8 +33,9 @@ struct FHIRCLIInProcessKeys: DataKeyProvider {
 /// The in-process baseline of `keylake bench fhir`: what fhird does for a create or a read —
 /// parse and validate, server-managed `id`/`meta`, envelope sealing under fresh data keys
 /// (one per layer, concurrently) and blind-index tokens under the unwrapped index key, one
-/// SQLite transaction with `synchronous=FULL`; or read, unwrap and open — with the data keys
-/// from a key service in the same process instead of kmsd over mTLS.
+/// SQLite transaction shared by concurrent writes (group commit, as fhird) with
+/// `synchronous=FULL`; or read, unwrap and open — with the data keys from a key service in the
+/// same process instead of kmsd over mTLS.
 final class FHIRCLIBenchBaseline: Sendable {
     let store: ResourceStore
     let keys: KeyService
@@ -85,7 +86,7 @@ final class FHIRCLIBenchBaseline: Sendable {
         async let indexKey = self.cipher.indexKey(unwrapping: wrappedIndexKey, datastoreID: record.id)
         let tokens = BlindIndex(key: try await indexKey).extractTokens(from: stored)
         let sealed = try await sealing
-        try self.store.commit([
+        try await self.store.groupCommit([
             ResourceWrite(
                 datastoreID: record.id, resourceType: stored.resourceType, resourceID: id, versionID: 1, lastUpdated: lastUpdated,
                 content: .sealed(sealed), tokens: tokens)
