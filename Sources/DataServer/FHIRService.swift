@@ -215,7 +215,8 @@ public final class FHIRService: Sendable {
     ///
     /// - Throws: `DataStoreError` `notFound`.
     public func describeDatastore(id: String) throws -> DatastoreRecord {
-        try self.store.datastore(id: id)
+        try Self.requireValidDatastoreID(id)
+        return try self.store.datastore(id: id)
     }
 
     /// Datastores, filtered, one page at a time.
@@ -227,6 +228,7 @@ public final class FHIRService: Sendable {
         guard (0...self.settings.maximumListResults).contains(maxResults) else {
             throw HealthLakeError(code: .validation, message: "MaxResults must be 1 to \(self.settings.maximumListResults)")
         }
+        if let nextToken { try Self.requireValidDatastoreID(nextToken, field: "NextToken") }
         let limit = maxResults == 0 ? 100 : maxResults
         let page = try self.store.listDatastores(
             name: name, status: status, createdAfter: createdAfter, createdBefore: createdBefore, limit: limit + 1, afterID: nextToken)
@@ -243,6 +245,7 @@ public final class FHIRService: Sendable {
     ///
     /// - Throws: `DataStoreError` `notFound`, `datastoreNotActive` when already deleting or deleted.
     public func deleteDatastore(id: String) async throws -> DatastoreRecord {
+        try Self.requireValidDatastoreID(id)
         let record = try self.store.datastore(id: id)
         let keys = try? self.directory.keys(datastoreID: id)
         try self.store.markDeleting(id: id)
@@ -379,7 +382,12 @@ public final class FHIRService: Sendable {
     public func history(datastoreID: String, resourceType: String?, id: String?, count: Int) async throws -> [HistoryEntry] {
         _ = try self.activeDatastore(datastoreID)
         let type = try resourceType.map(Self.resourceType)
-        if let id { try Self.requireValidID(id) }
+        if let id {
+            guard type != nil else {
+                throw HealthLakeError(code: .validation, message: "a history request with an id needs the resource type")
+            }
+            try Self.requireValidID(id)
+        }
         let limit = try self.pageSize(count)
         let versions = try self.store.history(datastoreID: datastoreID, resourceType: type, resourceID: id, limit: limit)
         return try await self.concurrentlyMap(versions) { stored in
@@ -396,6 +404,7 @@ public final class FHIRService: Sendable {
     // MARK: - Helpers
 
     func activeDatastore(_ id: String) throws -> DatastoreRecord {
+        try Self.requireValidDatastoreID(id)
         let record = try self.store.datastore(id: id)
         guard record.status == .active, record.wrappedIndexKey != nil else {
             throw DataStoreError(code: .datastoreNotActive, message: "datastore \(id) is \(record.status.rawValue)")
@@ -436,6 +445,26 @@ public final class FHIRService: Sendable {
             throw HealthLakeError(code: .validation, message: "\"\(name.prefix(64))\" is not a FHIR R4 resource type")
         }
         return type
+    }
+
+    /// Checks a datastore id's shape before any lookup: 1 to 32 characters from HealthLake's
+    /// pattern, narrowed to ASCII letters, digits and `_ . : = + @ -` (no path separators or
+    /// spaces). The value itself is never echoed: it may be large or hostile.
+    ///
+    /// - Throws: `HealthLakeError` `validation`.
+    static func requireValidDatastoreID(_ id: String, field: String = "DatastoreId") throws {
+        let utf8 = id.utf8
+        guard (1...32).contains(utf8.count), utf8.allSatisfy(Self.isDatastoreIDByte) else {
+            throw HealthLakeError(code: .validation, message: "\(field) must be 1 to 32 characters from A-Z, a-z, 0-9 and _ . : = + @ -")
+        }
+    }
+
+    private static func isDatastoreIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: ":"), UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "@"), UInt8(ascii: "-"): true
+        default: false
+        }
     }
 
     static func requireValidID(_ id: String) throws {
