@@ -5,17 +5,21 @@ import Logging
 /// The key service: every AWS KMS operation `kmsd` offers, with authorization, key-state rules
 /// and an audit event for every call, allowed or denied.
 ///
-/// Each public operation takes a ``CallerContext`` and runs inside one SQLite transaction (shared
-/// with concurrent calls: group commit) that reads the key, its policy and grants, makes the
-/// change (if any) and appends the audit event, so
+/// Each public operation takes a ``CallerContext``. One that can change state runs inside one
+/// SQLite transaction (shared with concurrent calls: group commit) that reads the key, its policy
+/// and grants, makes the change and appends the audit event. `Encrypt`, `Decrypt` and
+/// `GenerateDataKey*` first try a fast path that authorises against the in-memory
+/// ``KeyDirectory`` and hands only a prepared audit event to the writer
+/// (``performCryptographic(_:_:requestParameters:_:)``). Either way
 ///
 /// - a change and its audit event commit together or not at all;
 /// - a cryptographic result is returned only after its audit event is durable, and if the event
 ///   cannot be written the call fails with `KMSInternalException` and returns nothing (fail
 ///   closed);
 /// - grants, policies and key states are immediately consistent: once `RevokeGrant`,
-///   `RetireGrant`, `DisableKey` or `ScheduleKeyDeletion` returns, every later call sees it,
-///   because authorization is decided inside the serialized write transaction.
+///   `RetireGrant`, `DisableKey`, `ScheduleKeyDeletion` or `PutKeyPolicy` returns, every later
+///   call sees it, because changes are decided inside the serialized write transaction and the
+///   key directory is emptied before such a change can commit and again before it returns.
 ///
 /// A failed call's changes are rolled back (savepoint) and its audit event, with
 /// `errorCode`/`errorMessage`, is written in their place, so a refused request leaves nothing
