@@ -24,7 +24,7 @@ struct ServerStateMachineTests {
 
     static func established(_ limits: ServerLimits = ServerLimits()) -> ServerConnectionStateMachine {
         var machine = ServerConnectionStateMachine(limits: limits)
-        #expect(machine.receive(hello(), now: .now()) == .sendHello(agent: ""))
+        #expect(machine.receive(hello(), now: .now()) == .sendHello(agent: "", clientMaxFrameSize: 0))
         return machine
     }
 

@@ -112,6 +112,56 @@ struct TransportLimitsTests {
         }
     }
 
+    @Test("a request message larger than the server's frame limit fails alone with RESOURCE_EXHAUSTED; the connection survives")
+    func requestLargerThanServerFrame() async throws {
+        var limits = ServerLimits()
+        limits.maxFrameSize = 16 * 1024
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                // Concurrent good calls on the same connection must not be hurt by the big one.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<20 {
+                        group.addTask {
+                            let payload = Data("call \(index)".utf8)
+                            let response = try await diagnostics.echo(.with { $0.payload = payload })
+                            #expect(response.payload == payload)
+                        }
+                    }
+                    let error = await #expect(throws: RPCError.self) {
+                        _ = try await diagnostics.echo(.with { $0.payload = Data(repeating: 7, count: 64 * 1024) })
+                    }
+                    #expect(error?.code == .resourceExhausted)
+                    #expect(error?.message.contains("frame limit of 16384 bytes") == true)
+                    try await group.waitForAll()
+                }
+                let response = try await diagnostics.echo(.with { $0.payload = Data("ok".utf8) })
+                #expect(response.payload == Data("ok".utf8))
+            }
+        }
+    }
+
+    @Test("a response message larger than the client's frame limit ends that call with RESOURCE_EXHAUSTED; the connection survives")
+    func responseLargerThanClientFrame() async throws {
+        let settings = { var settings = ClientSettings(); settings.maxFrameSize = 16 * 1024; return settings }()
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, services: services) { port, _ in
+            try await withTestClient(port: port, files: files, settings: settings) { diagnostics, _ in
+                // The client's limit bounds what it receives only: the 64 KiB request reaches the
+                // server (4 MiB limit), its 64 KiB echo cannot come back in one frame.
+                let fits = Data(repeating: 1, count: 8 * 1024)
+                #expect(try await diagnostics.echo(.with { $0.payload = fits }).payload == fits)
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await diagnostics.echo(.with { $0.payload = Data(repeating: 7, count: 64 * 1024) })
+                }
+                #expect(error?.message.contains("client's frame limit of 16384 bytes") == true)
+                #expect(error?.code == .resourceExhausted)
+                let response = try await diagnostics.echo(.with { $0.payload = Data("ok".utf8) })
+                #expect(response.payload == Data("ok".utf8))
+            }
+        }
+    }
+
     @Test("calls still running when the shutdown grace period ends are cancelled")
     func gracePeriodExpiry() async throws {
         var limits = ServerLimits()

@@ -37,6 +37,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     private var keepaliveTimer: RepeatedTask?
     private var keepaliveDeadline: Scheduled<Void>?
     private var lastRead = NIODeadline.now()
+    /// The largest frame the server accepts, from its HELLO; a larger request message fails
+    /// locally instead of breaking the protocol (which would close the connection for every call).
+    private var serverMaxFrameSize: Int?
     var flushScheduled = false
 
     /// - Parameters:
@@ -71,7 +74,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         switch self.machine.receive(frame) {
         case .none:
             break
-        case .ready:
+        case .ready(let serverSettings):
+            if serverSettings.maxFrameSize > 0 { self.serverMaxFrameSize = Int(serverSettings.maxFrameSize) }
             self.ready.succeed(())
             self.startKeepalive()
         case .deliver(let id, let part):
@@ -163,6 +167,21 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     /// Sends one request message.
     func sendMessage(localID: Int, _ bytes: TransportBytes) {
         guard let call = self.calls[localID], let id = call.streamID, !call.finished else { return }
+        if let limit = self.serverMaxFrameSize, bytes.buffer.readableBytes > limit {
+            // The server would have to close the connection; fail this call alone and tell the
+            // server to forget the stream.
+            let size = bytes.buffer.readableBytes
+            self.finish(
+                call, localID: localID,
+                throwing: RPCError(
+                    code: .resourceExhausted, message: "request message of \(size) bytes exceeds the server's frame limit of \(limit) bytes"))
+            self.localIDByStream.removeValue(forKey: id)
+            self.write { buffer in
+                FrameEncoder.encode(type: .cancel, streamID: id, payload: EmptyCollection(), into: &buffer)
+            }
+            self.streamEnded(id)
+            return
+        }
         self.write { buffer in
             FrameEncoder.encode(Frame(type: .message, streamID: id, payload: bytes.buffer), into: &buffer)
         }

@@ -14,8 +14,9 @@ package struct ServerConnectionStateMachine {
         /// Nothing to do.
         case none
         /// The client's HELLO was accepted: answer with the server's HELLO. Carries the client's
-        /// self-declared agent string, for logs and audit.
-        case sendHello(agent: String)
+        /// self-declared agent string, for logs and audit, and the largest frame it accepts
+        /// (0: not declared).
+        case sendHello(agent: String, clientMaxFrameSize: UInt32)
         /// A new call: start its handler.
         case openStream(UInt32, Keylake_Transport_V1_RequestHeaders)
         /// Refuse a new call by ending its stream with this status at once.
@@ -178,7 +179,7 @@ package struct ServerConnectionStateMachine {
                     "client speaks protocol version \(hello.version); this server speaks version \(WireProtocol.version)"))
         }
         self.state = .active
-        return .sendHello(agent: String(hello.agent.prefix(128)))
+        return .sendHello(agent: String(hello.agent.prefix(128)), clientMaxFrameSize: hello.settings.maxFrameSize)
     }
 
     private mutating func receiveHeaders(_ frame: Frame) -> Action {

@@ -59,6 +59,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     private var context: ChannelHandlerContext?
     private var principal: String?
     private var userAgent: String?
+    /// The largest frame the client accepts, from its HELLO; a larger response message ends the
+    /// call with RESOURCE_EXHAUSTED instead of breaking the protocol for the whole connection.
+    private var clientMaxFrameSize: Int?
     private var remoteIP: String?
     private var remotePeer = "unknown"
     private var localPeer = "unknown"
@@ -171,8 +174,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         switch action {
         case .none:
             break
-        case .sendHello(let agent):
+        case .sendHello(let agent, let clientMaxFrameSize):
             self.userAgent = agent.isEmpty ? nil : agent
+            if clientMaxFrameSize > 0 { self.clientMaxFrameSize = Int(clientMaxFrameSize) }
             self.helloTimer?.cancel()
             self.helloTimer = nil
             self.sendHello()
@@ -320,6 +324,16 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
                 FrameEncoder.encode(type: .headers, streamID: id, message: headers, into: &buffer)
             }
         case .message(let bytes):
+            if let limit = self.clientMaxFrameSize, bytes.buffer.readableBytes > limit {
+                let size = bytes.buffer.readableBytes
+                stream.cancellation?.cancel()
+                self.finishStream(
+                    id,
+                    status: GRPCCore.Status(
+                        code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's frame limit of \(limit) bytes"),
+                    trailers: [:])
+                return
+            }
             self.write { buffer in
                 FrameEncoder.encode(Frame(type: .message, streamID: id, payload: bytes.buffer), into: &buffer)
             }
