@@ -3,6 +3,7 @@ import Foundation
 import KMS
 import KeylakeDevPKI
 import Logging
+import Synchronization
 
 /// Data keys from a ``KMS/KeyService`` in this process: the same key-service work as kmsd
 /// (authorization, data-key generation and wrapping, audit event, group commit with
@@ -37,6 +38,21 @@ struct FHIRCLIInProcessKeys: DataKeyProvider {
 /// `synchronous=FULL`; or read, unwrap and open — with the data keys from a key service in the
 /// same process instead of kmsd over mTLS.
 final class FHIRCLIBenchBaseline: Sendable {
+    /// Where a create's time goes: total microseconds in each stage, summed over creates.
+    struct Stages: Sendable {
+        /// Parsing, validation and serialization.
+        var parseMicroseconds = 0
+        /// Sealing and index tokens, waiting for the key service's data keys.
+        var keysMicroseconds = 0
+        /// The group commit of the resource store.
+        var commitMicroseconds = 0
+        var creates = 0
+    }
+
+    private let stages = Mutex(Stages())
+    /// The stage totals so far.
+    var stageTotals: Stages { self.stages.withLock { $0 } }
+
     let store: ResourceStore
     let keys: KeyService
     let cipher: EnvelopeCipher
@@ -73,6 +89,8 @@ final class FHIRCLIBenchBaseline: Sendable {
 
     /// Creates `json` as a new resource; returns its type and id.
     func create(_ json: [UInt8]) async throws -> (type: FHIRResourceType, id: String) {
+        let clock = ContinuousClock()
+        let started = clock.now
         let record = try self.store.datastore(id: self.datastoreID)
         let resource = try FHIRResource.parse(json)
         let id = UUID().uuidString.lowercased()
@@ -82,16 +100,29 @@ final class FHIRCLIBenchBaseline: Sendable {
         let plaintext = stored.serialized()
         let context = DataStore.EncryptionContext(datastoreID: record.id, resourceType: stored.resourceType.name, resourceID: id, versionID: "1")
         guard let wrappedIndexKey = record.wrappedIndexKey else { throw CLIError("the baseline datastore has no index key") }
+        let parsed = clock.now
         async let sealing = self.cipher.seal(plaintext, context: context, layers: record.encryption.layers)
         async let indexKey = self.cipher.indexKey(unwrapping: wrappedIndexKey, datastoreID: record.id)
         let tokens = BlindIndex(key: try await indexKey).extractTokens(from: stored)
         let sealed = try await sealing
+        let keyed = clock.now
         try await self.store.groupCommit([
             ResourceWrite(
                 datastoreID: record.id, resourceType: stored.resourceType, resourceID: id, versionID: 1, lastUpdated: lastUpdated,
                 content: .sealed(sealed), tokens: tokens)
         ])
+        let committed = clock.now
+        self.stages.withLock {
+            $0.parseMicroseconds += Self.microseconds(parsed - started)
+            $0.keysMicroseconds += Self.microseconds(keyed - parsed)
+            $0.commitMicroseconds += Self.microseconds(committed - keyed)
+            $0.creates += 1
+        }
         return (stored.resourceType, id)
+    }
+
+    static func microseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds) * 1_000_000 + Int(duration.components.attoseconds / 1_000_000_000_000)
     }
 
     /// Reads and opens the current version of a resource.
