@@ -95,8 +95,9 @@ struct BenchFHIRCommand: AsyncParsableCommand {
         // In-process baseline, after the daemons stopped.
         var baseline: BenchRPCCommand.Measurement?
         var firstBaselineError: String?
+        var stages: String?
         if !self.noBaseline, self.op != .search {
-            (baseline, firstBaselineError) = try await self.measureInProcess(directory: "\(scratch)/baseline", documents: documents)
+            (baseline, firstBaselineError, stages) = try await self.measureInProcess(directory: "\(scratch)/baseline", documents: documents)
         }
 
         let layers = self.datastoreKind == .cmk ? 2 : 1
@@ -114,6 +115,7 @@ struct BenchFHIRCommand: AsyncParsableCommand {
         if let baseline {
             print(baseline.row("in-process baseline"))
             print(String(format: "ratio mTLS / in-process: %.3f", overRPC.callsPerSecond / baseline.callsPerSecond))
+            if let stages { print(stages) }
         } else if self.op == .search {
             print("in-process baseline: none for search (measured over mTLS only)")
         } else {
@@ -223,7 +225,7 @@ struct BenchFHIRCommand: AsyncParsableCommand {
     }
 
     /// The same work in-process.
-    func measureInProcess(directory: String, documents: [[UInt8]]) async throws -> (BenchRPCCommand.Measurement, String?) {
+    func measureInProcess(directory: String, documents: [[UInt8]]) async throws -> (BenchRPCCommand.Measurement, String?, String?) {
         let baseline = try await FHIRCLIBenchBaseline(directory: directory, customerManaged: self.datastoreKind == .cmk)
         let errors = FirstError()
         var pool: [(type: FHIRResourceType, id: String)] = []
@@ -253,17 +255,18 @@ struct BenchFHIRCommand: AsyncParsableCommand {
                 throw error
             }
         }
+        var stages: String?
         if op == .create {
             let after = baseline.stageTotals
             let creates = max(1, after.creates - before.creates)
-            print(
+            stages = (
                 String(
                     format: "in-process create, mean per call: parse and validate %.2f ms, data keys + seal + index tokens %.2f ms, group commit %.2f ms",
                     Double(after.parseMicroseconds - before.parseMicroseconds) / Double(creates) / 1000,
                     Double(after.keysMicroseconds - before.keysMicroseconds) / Double(creates) / 1000,
                     Double(after.commitMicroseconds - before.commitMicroseconds) / Double(creates) / 1000))
         }
-        return (measurement, errors.first)
+        return (measurement, errors.first, stages)
     }
 
     /// Spreads consecutive call numbers over the pool.
