@@ -142,6 +142,14 @@ struct FHIRCLITests {
             _ = try await failed(
                 ["fhir", "search", "--datastore-id", cmkID, "--resource-type", "Patient", "--param", "shoe-size=42"], "ValidationException",
                 "SearchResources")
+            // --lenient: the unknown parameter is ignored, the known one still applies.
+            let lenient = try await succeeded([
+                "fhir", "search", "--datastore-id", cmkID, "--resource-type", "Patient", "--param", "shoe-size=42", "--param", "family=Rodham",
+                "--lenient",
+            ])
+            #expect(
+                (lenient["entry"] as? [[String: Any]])?.compactMap { ($0["resource"] as? [String: Any])?["id"] as? String } == [patientID],
+                "\(lenient)")
 
             // bundle: a transaction with a urn:uuid reference.
             let bundleFile = workspace.path("transaction.json")
