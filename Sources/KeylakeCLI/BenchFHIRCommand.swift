@@ -238,6 +238,7 @@ struct BenchFHIRCommand: AsyncParsableCommand {
         let next = Atomic<Int>(0)
         let op = self.op
         let before = baseline.stageTotals
+        let groupsBefore = baseline.store.groupCommitStatistics
         let measurement = try await BenchRPCCommand.measure(workers: self.concurrency, warmup: self.warmup, duration: self.duration) { _ in
             let n = next.add(1, ordering: .relaxed).newValue
             do {
@@ -259,12 +260,18 @@ struct BenchFHIRCommand: AsyncParsableCommand {
         if op == .create {
             let after = baseline.stageTotals
             let creates = max(1, after.creates - before.creates)
+            let groups = baseline.store.groupCommitStatistics
+            let transactions = max(1, groups.transactions - groupsBefore.transactions)
             stages = (
                 String(
                     format: "in-process create, mean per call: parse and validate %.2f ms, data keys + seal + index tokens %.2f ms, group commit %.2f ms",
                     Double(after.parseMicroseconds - before.parseMicroseconds) / Double(creates) / 1000,
                     Double(after.keysMicroseconds - before.keysMicroseconds) / Double(creates) / 1000,
-                    Double(after.commitMicroseconds - before.commitMicroseconds) / Double(creates) / 1000))
+                    Double(after.commitMicroseconds - before.commitMicroseconds) / Double(creates) / 1000)
+                    + String(
+                        format: "\nin-process resource store: %d group-commit transactions for %d writes (mean group %.1f, largest %d)",
+                        transactions, groups.writes - groupsBefore.writes,
+                        Double(groups.writes - groupsBefore.writes) / Double(transactions), groups.largestGroup))
         }
         return (measurement, errors.first, stages)
     }
