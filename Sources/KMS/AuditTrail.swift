@@ -18,8 +18,8 @@ import GRDB
 /// what catches someone who drops them.
 public final class AuditTrail: Sendable {
     private static let genesisHash = [UInt8](repeating: 0, count: 32)
-    private static let eventSealLabel = Array("keylake audit event v1".utf8)
-    private static let headSealLabel = Array("keylake audit head v1".utf8)
+    static let eventSealLabel = Array("keylake audit event v1".utf8)
+    static let headSealLabel = Array("keylake audit head v1".utf8)
     static let eventVersion = "1.08"
 
     let database: DatabasePool
@@ -105,47 +105,50 @@ public final class AuditTrail: Sendable {
     /// - Returns: ``AuditChainVerification/intact(eventCount:)``, or where and why the chain breaks.
     /// - Throws: GRDB's `DatabaseError` if the database cannot be read.
     public func verifyChain() throws -> AuditChainVerification {
-        try self.database.read { db in
-            var expectedSequence: Int64 = 1
-            var previousHash = Self.genesisHash
-            let rows = try Row.fetchCursor(db, sql: "SELECT sequence, document, chain_hash, seal FROM audit_event ORDER BY sequence")
-            while let row = try rows.next() {
-                let sequence: Int64 = row["sequence"]
-                guard sequence == expectedSequence else {
-                    return .broken(sequence: expectedSequence, reason: "event \(expectedSequence) is missing (next is \(sequence))")
-                }
-                let document: String = row["document"]
-                let stored = Array(row["chain_hash"] as Data)
-                let hash = Self.chainHash(previous: previousHash, document: document)
-                guard Self.constantTimeEqual(hash, stored) else {
-                    return .broken(sequence: sequence, reason: "event \(sequence) does not follow from the one before it: edited, inserted or moved")
-                }
-                let seal = Array(row["seal"] as Data)
-                guard Self.constantTimeEqual(seal, self.seal(Self.eventSealLabel, sequence: sequence, hash: hash)) else {
-                    return .broken(sequence: sequence, reason: "event \(sequence) has an invalid seal: the chain was recomputed without the root key")
-                }
-                previousHash = hash
-                expectedSequence += 1
+        try self.database.read { db in try Self.verifyChain(db, sealer: self.sealer) }
+    }
+
+    /// The body of ``verifyChain()``, inside the caller's transaction, with seals under `sealer`.
+    static func verifyChain(_ db: Database, sealer: AuditSealer) throws -> AuditChainVerification {
+        var expectedSequence: Int64 = 1
+        var previousHash = Self.genesisHash
+        let rows = try Row.fetchCursor(db, sql: "SELECT sequence, document, chain_hash, seal FROM audit_event ORDER BY sequence")
+        while let row = try rows.next() {
+            let sequence: Int64 = row["sequence"]
+            guard sequence == expectedSequence else {
+                return .broken(sequence: expectedSequence, reason: "event \(expectedSequence) is missing (next is \(sequence))")
             }
-            let count = expectedSequence - 1
-            let head = try Row.fetchOne(db, sql: "SELECT sequence, chain_hash, seal FROM audit_head WHERE id = 1")
-            guard let head else {
-                return count == 0 ? .intact(eventCount: 0) : .broken(sequence: count, reason: "the chain head record is missing")
+            let document: String = row["document"]
+            let stored = Array(row["chain_hash"] as Data)
+            let hash = Self.chainHash(previous: previousHash, document: document)
+            guard Self.constantTimeEqual(hash, stored) else {
+                return .broken(sequence: sequence, reason: "event \(sequence) does not follow from the one before it: edited, inserted or moved")
             }
-            let headSequence: Int64 = head["sequence"]
-            let headHash = Array(head["chain_hash"] as Data)
-            let headSeal = Array(head["seal"] as Data)
-            guard Self.constantTimeEqual(headSeal, self.seal(Self.headSealLabel, sequence: headSequence, hash: headHash)) else {
-                return .broken(sequence: headSequence, reason: "the chain head has an invalid seal")
+            let seal = Array(row["seal"] as Data)
+            guard Self.constantTimeEqual(seal, Self.seal(sealer, Self.eventSealLabel, sequence: sequence, hash: hash)) else {
+                return .broken(sequence: sequence, reason: "event \(sequence) has an invalid seal: the chain was recomputed without the root key")
             }
-            guard headSequence == count, Self.constantTimeEqual(headHash, previousHash) else {
-                return .broken(
-                    sequence: min(headSequence, count + 1),
-                    reason: "the chain ends at event \(count) but its head records event \(headSequence): events were removed from the end"
-                )
-            }
-            return .intact(eventCount: Int(count))
+            previousHash = hash
+            expectedSequence += 1
         }
+        let count = expectedSequence - 1
+        let head = try Row.fetchOne(db, sql: "SELECT sequence, chain_hash, seal FROM audit_head WHERE id = 1")
+        guard let head else {
+            return count == 0 ? .intact(eventCount: 0) : .broken(sequence: count, reason: "the chain head record is missing")
+        }
+        let headSequence: Int64 = head["sequence"]
+        let headHash = Array(head["chain_hash"] as Data)
+        let headSeal = Array(head["seal"] as Data)
+        guard Self.constantTimeEqual(headSeal, Self.seal(sealer, Self.headSealLabel, sequence: headSequence, hash: headHash)) else {
+            return .broken(sequence: headSequence, reason: "the chain head has an invalid seal")
+        }
+        guard headSequence == count, Self.constantTimeEqual(headHash, previousHash) else {
+            return .broken(
+                sequence: min(headSequence, count + 1),
+                reason: "the chain ends at event \(count) but its head records event \(headSequence): events were removed from the end"
+            )
+        }
+        return .intact(eventCount: Int(count))
     }
 
     static func chainHash(previous: [UInt8], document: AuditDocument) -> [UInt8] {
@@ -160,10 +163,14 @@ public final class AuditTrail: Sendable {
     }
 
     private func seal(_ label: [UInt8], sequence: Int64, hash: [UInt8]) -> [UInt8] {
+        Self.seal(self.sealer, label, sequence: sequence, hash: hash)
+    }
+
+    static func seal(_ sealer: AuditSealer, _ label: [UInt8], sequence: Int64, hash: [UInt8]) -> [UInt8] {
         var message = label
         message.appendBigEndian(UInt64(bitPattern: sequence))
         message.append(contentsOf: hash)
-        return self.sealer.authenticationCode(for: message)
+        return sealer.authenticationCode(for: message)
     }
 
     private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

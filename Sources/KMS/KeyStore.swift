@@ -99,7 +99,7 @@ public final class KeyStore: Sendable {
     /// Reads the stored root-key check value of an existing store without writing anything.
     ///
     /// - Throws: ``RootKeyError`` `mismatch` when `rootKey` is not the store's key.
-    private static func verifyRootKeyIfStoreExists(path: String, rootKey: RootKey) throws {
+    static func verifyRootKeyIfStoreExists(path: String, rootKey: RootKey) throws {
         guard FileManager.default.fileExists(atPath: path) else { return }
         var configuration = Configuration()
         configuration.readonly = true
