@@ -200,7 +200,7 @@ public struct DaemonCommand: AsyncParsableCommand {
 public struct KMSDCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "kmsd", abstract: "The Keylake key service.",
-        subcommands: [Run.self, Init.self], defaultSubcommand: Run.self)
+        subcommands: [Run.self, Init.self, RotateRootKey.self], defaultSubcommand: Run.self)
 
     public init() {}
 
