@@ -34,6 +34,3 @@ struct DirectoryKeyLookup: KeyLookup {
         throw KeyDirectoryMiss()
     }
 }
-
-/// The ``KeyDirectory`` does not hold something a call needs.
-struct KeyDirectoryMiss: Error {}

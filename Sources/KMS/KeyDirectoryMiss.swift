@@ -1,0 +1,2 @@
+/// The ``KeyDirectory`` does not hold something a call needs.
+struct KeyDirectoryMiss: Error {}
