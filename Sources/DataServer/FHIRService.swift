@@ -228,7 +228,14 @@ public final class FHIRService: Sendable {
         guard (0...self.settings.maximumListResults).contains(maxResults) else {
             throw HealthLakeError(code: .validation, message: "MaxResults must be 1 to \(self.settings.maximumListResults)")
         }
-        if let nextToken { try Self.requireValidDatastoreID(nextToken, field: "NextToken") }
+        if let nextToken {
+            // A token is the id of the last datastore of the previous page: anything else was not
+            // issued by this service.
+            try Self.requireValidDatastoreID(nextToken, field: "NextToken")
+            guard (try? self.store.datastore(id: nextToken)) != nil else {
+                throw HealthLakeError(code: .validation, message: "NextToken is not a token this service issued")
+            }
+        }
         let limit = maxResults == 0 ? 100 : maxResults
         let page = try self.store.listDatastores(
             name: name, status: status, createdAfter: createdAfter, createdBefore: createdBefore, limit: limit + 1, afterID: nextToken)

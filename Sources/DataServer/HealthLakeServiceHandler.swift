@@ -55,6 +55,8 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
             case .UNRECOGNIZED(let value):
                 throw HealthLakeError(code: .validation, message: "unknown CmkType \(value)")
             }
+            // Validated as sent: a key given twice is an error, not "the last value wins".
+            try self.service.validateTags(request.tags.map { (key: $0.key, value: $0.value) })
             var tags: [String: String] = [:]
             for tag in request.tags { tags[tag.key] = tag.value }
             let record = try await self.service.createDatastore(
