@@ -15,9 +15,10 @@ import Synchronization
 /// of the batch fails, so nothing is acknowledged that is not durable. Jobs run in submission
 /// order, each seeing the effects of the ones before it.
 ///
-/// Prepared audit events (``append(_:)``) are the cheap kind of job: the batch appends them
-/// together after its other jobs, with one read and one write of the chain head
-/// (``AuditTrail/append(_:events:)``). They have no savepoint of their own: if appending them
+/// Prepared audit events (``append(_:)``, ``enqueue(_:)``) are the cheap kind of job: the batch
+/// appends each run of consecutive events together, with one read and one write of the chain
+/// head (``AuditTrail/append(_:events:)``), before the next other job, so the audit chain holds
+/// every event in submission order. They have no savepoint of their own: if appending them
 /// fails, the whole batch rolls back and every job of it fails (fail closed).
 final class GroupCommitWriter: Sendable {
     /// The most jobs one transaction carries.
@@ -42,14 +43,14 @@ final class GroupCommitWriter: Sendable {
         let waiter: Waiter
     }
 
-    private enum Signal: Sendable {
+    fileprivate enum Signal: Sendable {
         case committed
         case failed(any Error)
         case drain
     }
 
     /// A one-reader mailbox: the job's owner waits on it for its outcome or for the drainer role.
-    private final class Waiter: Sendable {
+    fileprivate final class Waiter: Sendable {
         private struct State: ~Copyable {
             var signals: [Signal] = []
             var continuation: CheckedContinuation<Signal, Never>?
@@ -99,6 +100,28 @@ final class GroupCommitWriter: Sendable {
         try await self.submit(Job(work: .event(event), waiter: Waiter()))
     }
 
+    /// A prepared audit event queued by ``enqueue(_:)``; its owner must pass it to
+    /// ``wait(_:)`` exactly once.
+    struct QueuedEvent: Sendable {
+        fileprivate let waiter: Waiter
+        fileprivate let drains: Bool
+    }
+
+    /// Queues a prepared audit event without waiting: its place in the chain is fixed when this
+    /// returns (after every job queued before, before every job queued after). The caller must
+    /// then call ``wait(_:)``, which may write batches for other callers too.
+    func enqueue(_ event: PreparedAuditEvent) -> QueuedEvent {
+        let job = Job(work: .event(event), waiter: Waiter())
+        return QueuedEvent(waiter: job.waiter, drains: self.queue(job))
+    }
+
+    /// Returns once the batch of an event queued with ``enqueue(_:)`` commits.
+    ///
+    /// - Throws: The error that made the batch fail; the event is then not in the trail.
+    func wait(_ queued: QueuedEvent) async throws {
+        try await self.complete(queued.waiter, drains: queued.drains)
+    }
+
     /// Runs `body` in a savepoint of the next batch and returns its result once the batch commits.
     ///
     /// - Throws: The error `body` threw (its savepoint is rolled back and the batch goes on), or
@@ -138,13 +161,24 @@ final class GroupCommitWriter: Sendable {
     /// Queues `job`, writes batches while this caller holds the drainer role, and returns once
     /// the job's batch has committed.
     private func submit(_ job: Job) async throws {
-        let waiter = job.waiter
-        let drains = self.queue.withLock { queue -> Bool in
+        try await self.complete(job.waiter, drains: self.queue(job))
+    }
+
+    /// Appends `job` to the pending jobs.
+    ///
+    /// - Returns: Whether the caller became the drainer and must write the next batch.
+    private func queue(_ job: Job) -> Bool {
+        self.queue.withLock { queue -> Bool in
             queue.pending.append(job)
             if queue.draining { return false }
             queue.draining = true
             return true
         }
+    }
+
+    /// Waits for the outcome of the job `waiter` belongs to, writing batches while this caller
+    /// holds the drainer role.
+    private func complete(_ waiter: Waiter, drains: Bool) async throws {
         if drains { await self.writeOneBatch() }
         while true {
             switch await waiter.next() {
@@ -173,21 +207,29 @@ final class GroupCommitWriter: Sendable {
         let failure = await Task.detached { () -> (any Error)? in
             do {
                 try await database.write { db in
+                    // Events go into the chain in submission order, interleaved with the
+                    // other jobs (whose own events they write themselves).
                     var events = [PreparedAuditEvent]()
-                    for job in batch {
-                        switch job.work {
-                        case .run(let run): run(db)
-                        case .event(let event): events.append(event)
-                        }
-                    }
-                    if !events.isEmpty {
+                    func flush() throws {
+                        guard !events.isEmpty else { return }
                         // SQLite may have rolled the batch back after an earlier error: never
                         // append outside the transaction.
                         guard db.isInsideTransaction else {
                             throw DatabaseError(resultCode: .SQLITE_ABORT, message: "the batch transaction was rolled back")
                         }
                         try appendEvents(db, events)
+                        events.removeAll(keepingCapacity: true)
                     }
+                    for job in batch {
+                        switch job.work {
+                        case .run(let run):
+                            try flush()
+                            run(db)
+                        case .event(let event):
+                            events.append(event)
+                        }
+                    }
+                    try flush()
                 }
                 return nil
             } catch {

@@ -56,14 +56,14 @@ extension KeyService {
         let due = try await self.store.database.read { db in try KeyStore.keysDueForDeletion(db, at: now) }
         var deleted = [KeyID]()
         for keyID in due {
-            let done = try await self.store.directory.change { try await self.store.database.write { db -> Bool in
+            let done = try await self.gate.change { try await self.store.directory.change { try await self.store.database.write { db -> Bool in
                 guard let key = try? KeyStore.fetchKey(db, keyID), key.state == .pendingDeletion,
                     let date = key.deletionDate, date <= now
                 else { return false }
                 try KeyStore.deleteKey(db, keyID: keyID)
                 try self.auditTrail.append(db, self.serviceEvent("DeleteKey", key: key))
                 return true
-            } }
+            } } }
             if done {
                 self.store.cache.evict(keyID)
                 deleted.append(keyID)

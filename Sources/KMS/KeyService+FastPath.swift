@@ -39,6 +39,31 @@ extension KeyService {
         _ requestParameters: [String: AuditJSON],
         _ body: @escaping @Sendable (any KeyLookup, ResolvedCaller, AuditNotes) throws -> Result
     ) async -> Result? {
+        // The decision and the queueing of its event happen under the change gate: no change
+        // can queue its own event in between, so the chain orders them as they were decided.
+        let queued: (event: GroupCommitWriter.QueuedEvent, outcome: FastOutcome<Result>)? = await self.gate.decision {
+            guard let outcome = await self.decide(operation, context, requestParameters, body) else { return nil }
+            let event = self.auditTrail.prepare(self.draft(operation, context, outcome.caller, outcome.notes, error: nil))
+            return (self.writer.enqueue(event), outcome)
+        }
+        guard let queued else { return nil }
+        do {
+            try await self.writer.wait(queued.event)
+        } catch {
+            // Not durable, so not returned: the writer path tries again and fails closed.
+            return nil
+        }
+        return queued.outcome.result
+    }
+
+    /// Authorises and runs `body` against the directory, or one read transaction for what it
+    /// does not hold; `nil` when the call must run in the writer instead.
+    private func decide<Result: Sendable>(
+        _ operation: KMSOperation,
+        _ context: CallerContext,
+        _ requestParameters: [String: AuditJSON],
+        _ body: @escaping @Sendable (any KeyLookup, ResolvedCaller, AuditNotes) throws -> Result
+    ) async -> FastOutcome<Result>? {
         let directory = self.store.directory
         var outcome: FastOutcome<Result>?
         if let contents = directory.snapshot() {
@@ -61,15 +86,7 @@ extension KeyService {
             }
             directory.install(loader)
         }
-        guard let outcome else { return nil }
-        let event = self.auditTrail.prepare(self.draft(operation, context, outcome.caller, outcome.notes, error: nil))
-        do {
-            try await self.writer.append(event)
-        } catch {
-            // Not durable, so not returned: the writer path tries again and fails closed.
-            return nil
-        }
-        return outcome.result
+        return outcome
     }
 
     private func attempt<Result: Sendable>(
@@ -84,7 +101,7 @@ extension KeyService {
     }
 
     /// What a successful fast attempt produced, before its audit event is written.
-    private struct FastOutcome<Result: Sendable>: Sendable {
+    fileprivate struct FastOutcome<Result: Sendable>: Sendable {
         var result: Result
         var caller: ResolvedCaller
         var notes: AuditNotes

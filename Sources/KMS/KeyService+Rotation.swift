@@ -97,7 +97,7 @@ extension KeyService {
         let due = try await self.store.database.read { db in try KeyStore.keysDueForRotation(db, at: now) }
         var rotated = [KeyID]()
         for keyID in due {
-            let done = try await self.store.directory.change { try await self.store.database.write { db -> Bool in
+            let done = try await self.gate.change { try await self.store.directory.change { try await self.store.database.write { db -> Bool in
                 // Re-check inside the transaction: the key may have changed since the scan.
                 guard let key = try? KeyStore.fetchKey(db, keyID), key.state == .enabled, key.rotationEnabled,
                     let period = key.rotationPeriodInDays, let next = try KeyStore.nextRotationDate(db, keyID: keyID), next <= now
@@ -106,7 +106,7 @@ extension KeyService {
                 try KeyStore.setRotation(db, keyID: keyID, periodInDays: period, nextRotationDate: now.addingTimeInterval(Self.days(period)))
                 try self.auditTrail.append(db, self.serviceEvent("RotateKey", key: key))
                 return true
-            } }
+            } } }
             if done { rotated.append(keyID) }
         }
         return rotated

@@ -34,6 +34,8 @@ public final class KeyService: Sendable {
 
     let evaluator: PolicyEvaluator
     let writer: GroupCommitWriter
+    /// Orders fast-path decisions against changes (see ``ChangeGate``).
+    let gate = ChangeGate()
     let clock: any WallClock
     let logger: Logger
 
@@ -84,13 +86,29 @@ public final class KeyService: Sendable {
         requestParameters: [String: AuditJSON] = [:],
         _ body: @escaping @Sendable (Database, ResolvedCaller, AuditNotes) throws -> Result
     ) async throws -> Result {
+        // A call that may change keys, policies, aliases or grants holds the change gate while
+        // it is queued and committed, so fast-path decisions are ordered around it in the audit
+        // trail as they were decided (see ChangeGate), and empties the key directory before its
+        // transaction can commit and again after, before it returns: the fast path then reads
+        // the new state (see KeyDirectory).
+        guard !operation.isReadOnly else {
+            return try await self.write(operation, context, requestParameters, body)
+        }
+        return try await self.gate.change {
+            try await self.store.directory.change {
+                try await self.write(operation, context, requestParameters, body)
+            }
+        }
+    }
+
+    /// Runs one ``perform(_:_:requestParameters:_:)`` job in the writer and returns its result.
+    private func write<Result: Sendable>(
+        _ operation: KMSOperation,
+        _ context: CallerContext,
+        _ requestParameters: [String: AuditJSON],
+        _ body: @escaping @Sendable (Database, ResolvedCaller, AuditNotes) throws -> Result
+    ) async throws -> Result {
         let outcome: Swift.Result<Result, KMSError>
-        // A call that may change keys, policies, aliases or grants empties the key directory
-        // before its transaction can commit and again after, before it returns: the fast path
-        // then reads the new state (see KeyDirectory).
-        let changes = !operation.isReadOnly
-        if changes { self.store.directory.beginChange() }
-        defer { if changes { self.store.directory.endChange() } }
         do {
             outcome = try await self.writer.write { db in
                 self.execute(operation, context, requestParameters, body, db)
