@@ -153,7 +153,7 @@ extension ResourceStore {
 
     @discardableResult
     static func requireStatus(_ db: Database, id: String, in allowed: Set<DatastoreStatus>) throws -> DatastoreStatus {
-        guard let raw = try String.fetchOne(db, sql: "SELECT status FROM datastore WHERE id = ?", arguments: [id]) else {
+        guard let raw = try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM datastore WHERE id = ?"), arguments: [id]) else {
             throw DataStoreError(code: .notFound, message: "datastore \(id) not found")
         }
         let status = DatastoreStatus(rawValue: raw)!

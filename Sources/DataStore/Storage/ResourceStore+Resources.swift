@@ -42,9 +42,10 @@ extension ResourceStore {
 
     static func apply(_ write: ResourceWrite, _ db: Database) throws {
         let key: StatementArguments = [write.datastoreID, write.resourceType.name, write.resourceID]
+        // Cached statements: the writer runs these for every write, so they are prepared once
+        // per connection rather than parsed again each time.
         let current = try Int.fetchOne(
-            db,
-            sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
+            db.cachedStatement(sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?"),
             arguments: key
         )
         guard (current ?? 0) == write.versionID - 1 else {
@@ -61,30 +62,47 @@ extension ResourceStore {
         case .sealed(let resource): (deleted, sealed) = (false, Data(resource.serialized()))
         case .deleted: (deleted, sealed) = (true, nil)
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO resource_version (datastore_id, resource_type, resource_id, version_id, last_updated, deleted, sealed)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: key + [write.versionID, write.lastUpdated, deleted, sealed]
-        )
-        try db.execute(
+                """
+        ).execute(arguments: key + [write.versionID, write.lastUpdated, deleted, sealed])
+        try db.cachedStatement(
             sql: """
                 INSERT OR REPLACE INTO current_resource (datastore_id, resource_type, resource_id, version_id, deleted, last_updated)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: key + [write.versionID, deleted, write.lastUpdated]
-        )
-        try db.execute(sql: "DELETE FROM index_token WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?", arguments: key)
+                """
+        ).execute(arguments: key + [write.versionID, deleted, write.lastUpdated])
+        // A first version has no tokens to replace: skip the delete (an index probe per create).
+        if current != nil {
+            try db.cachedStatement(sql: "DELETE FROM index_token WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?")
+                .execute(arguments: key)
+        }
         guard !deleted else { return }
-        let insert = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO index_token (datastore_id, resource_type, parameter, token, resource_id) VALUES (?, ?, ?, ?, ?)"
-        )
-        for token in write.tokens {
-            guard !token.parameter.isEmpty else {
-                throw DataStoreError(code: .invalidRequest, message: "an index token needs a parameter name")
-            }
-            try insert.execute(arguments: [write.datastoreID, write.resourceType.name, token.parameter, Data(token.bytes), write.resourceID])
+        guard write.tokens.allSatisfy({ !$0.parameter.isEmpty }) else {
+            throw DataStoreError(code: .invalidRequest, message: "an index token needs a parameter name")
+        }
+        try Self.insertTokens(write.tokens, key: key, db)
+    }
+
+    /// The most tokens one `INSERT` statement carries (two bound values each, plus three shared).
+    static let tokensPerInsert = 128
+
+    /// Inserts a resource's tokens with multi-row `INSERT`s of at most ``tokensPerInsert`` rows:
+    /// one statement execution per chunk instead of one per token. The datastore, type and
+    /// resource id are bound once (`?1`, `?2`, `?3`); the statement of each chunk size is cached.
+    static func insertTokens(_ tokens: [IndexToken], key: StatementArguments, _ db: Database) throws {
+        var start = tokens.startIndex
+        while start < tokens.endIndex {
+            let chunk = tokens[start..<min(start + Self.tokensPerInsert, tokens.endIndex)]
+            let rows = (0..<chunk.count).map { "(?1, ?2, ?\(4 + 2 * $0), ?\(5 + 2 * $0), ?3)" }.joined(separator: ", ")
+            var arguments = key
+            for token in chunk { arguments += [token.parameter, Data(token.bytes)] }
+            try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO index_token (datastore_id, resource_type, parameter, token, resource_id) VALUES \(rows)"
+            ).execute(arguments: arguments)
+            start = chunk.endIndex
         }
     }
 

@@ -20,10 +20,12 @@ public final class ResourceStore: Sendable {
 
     /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
     ///
-    /// - Throws: GRDB's `DatabaseError` when the file cannot be opened or migrated.
+    /// - Throws: ``DataStoreError`` `invalidRequest` for settings that are not all positive;
+    ///   GRDB's `DatabaseError` when the file cannot be opened or migrated.
     public init(
         path: String, settings: ResourceStoreSettings = ResourceStoreSettings(), logger: Logger = Logger(label: "keylake.datastore.store")
     ) throws {
+        try settings.validate()
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
@@ -33,8 +35,11 @@ public final class ResourceStore: Sendable {
         self.database = try DatabasePool(path: path, configuration: configuration)
         // DatabasePool's WAL set-up sets `synchronous = NORMAL` on the writer after
         // `prepareDatabase`; the writer is the connection that commits, so set FULL again on it.
+        // It also gets the longer checkpoint interval and the larger page cache (see the settings).
         try self.database.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(settings.walAutoCheckpointPages)")
+            try db.execute(sql: "PRAGMA cache_size = -\(settings.writerCacheKiB)")
         }
         self.logger = logger
         self.settings = settings
