@@ -63,6 +63,10 @@ final class Inbox: Sendable {
         var reads = 0
         var closed = false
         var error: (any Error)?
+        /// When the last bytes and the close arrived, taken on the event loop: a test task may
+        /// resume much later on a loaded machine, so timings are measured from these.
+        var lastReadAt: ContinuousClock.Instant?
+        var closedAt: ContinuousClock.Instant?
     }
 
     let contents = Mutex(Contents())
@@ -86,11 +90,15 @@ private final class InboxHandler: ChannelInboundHandler {
             $0.bytes += bytes
             $0.count += bytes.count
             $0.reads += 1
+            $0.lastReadAt = .now
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.inbox.contents.withLock { $0.closed = true }
+        self.inbox.contents.withLock {
+            $0.closed = true
+            $0.closedAt = .now
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -69,7 +69,7 @@ struct HostileInputTests {
             #expect(error.outcome.issues.first?.code == .tooLong)
         }
         // Just under the limit is fine.
-        let large = #"{"resourceType":"Basic","text":""# + String(repeating: "A", count: 4 * 1024 * 1024 - 64) + #""}"#
+        let large = #"{"resourceType":"Basic","text":""# + String(repeating: "A", count: 4 * 1024 * 1024 - 4 * 1024 - 64) + #""}"#
         #expect(throws: Never.self) { try FHIRResource.parse(Array(large.utf8)) }
     }
 
