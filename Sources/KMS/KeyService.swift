@@ -69,6 +69,14 @@ public final class KeyService: Sendable {
         self.logger = logger
     }
 
+    /// Closes the key store (see ``KeyStore/close()``): its database and its lock. Call it only
+    /// when no call is running; the service must not be used afterwards.
+    ///
+    /// - Throws: GRDB's `DatabaseError` when the database cannot be closed.
+    public func close() throws {
+        try self.store.close()
+    }
+
     var limits: KeyServiceLimits { self.configuration.limits }
     var identity: KeyServiceIdentity { self.configuration.identity }
 

@@ -9,7 +9,9 @@ extension KeyStore {
     /// at any point leaves the store entirely under the old key. Afterwards the write-ahead log is
     /// checkpointed and truncated, so no record wrapped under the old key is left in it.
     ///
-    /// Run it while `kmsd` is stopped: a running `kmsd` keeps the old key in memory. Records
+    /// Run it while `kmsd` is stopped: a running `kmsd` keeps the old key in memory. It takes the
+    /// store's lock (``KeyStoreLock``) first and refuses with ``KeyStoreLockError`` `inUse` while
+    /// a `kmsd` holds it; while it runs, a `kmsd` starting on the store is refused. Records
     /// wrapped under the old key may still exist in backups made before; keep the old key as long
     /// as those backups.
     ///
@@ -17,7 +19,7 @@ extension KeyStore {
     /// chain is refused: sealing it again would hide the tampering.
     ///
     /// - Returns: How many material versions and audit events were moved.
-    /// - Throws: ``RootKeyError`` `fileMissing` when there is no store at `path`, `mismatch` when
+    /// - Throws: ``KeyStoreLockError`` `inUse` when a `kmsd` has the store open; ``RootKeyError`` `fileMissing` when there is no store at `path`, `mismatch` when
     ///   `oldRootKey` is not the store's key or `newRootKey` is the same key; ``KMSError``
     ///   `KMSInternalException` when a material record does not open under the old key or the
     ///   audit chain is broken; GRDB's `DatabaseError` when the database fails. Nothing changes
@@ -29,6 +31,8 @@ extension KeyStore {
         guard oldRootKey.checkValue != newRootKey.checkValue else {
             throw RootKeyError(code: .mismatch, message: "the new root key is the same key as the old one")
         }
+        let lock = try KeyStoreLock.acquire(forStoreAt: path, holder: "kmsd rotate-root-key")
+        defer { lock.release() }
         try Self.verifyRootKeyIfStoreExists(path: path, rootKey: oldRootKey)
         var configuration = Configuration()
         configuration.prepareDatabase { db in

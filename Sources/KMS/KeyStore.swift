@@ -20,6 +20,8 @@ public final class KeyStore: Sendable {
     /// The current keys, policies, aliases, grants and material in memory; every change made
     /// through this store or ``KeyService`` empties it (see ``KeyDirectory``).
     let directory: KeyDirectory
+    /// This process's exclusive hold on the store (see ``KeyStoreLock``), until ``close()``.
+    let lock: KeyStoreLock
 
     /// Where key ARNs say the keys live.
     public let identity: KeyServiceIdentity
@@ -36,8 +38,13 @@ public final class KeyStore: Sendable {
     ///   - clock: The time source for creation, deletion and rotation dates.
     ///   - limits: The limits to enforce.
     ///   - logger: Receives lifecycle messages (never key material).
-    /// - Throws: ``RootKeyError`` `mismatch` for a wrong root key; GRDB's `DatabaseError` when
-    ///   the file cannot be opened or migrated.
+    /// The store's lock (`<path>.lock`, see ``KeyStoreLock``) is taken first and held until
+    /// ``close()`` or deinitialisation: a store that another `kmsd`, a root-key rotation or
+    /// another open in this process holds is refused before anything is read or written.
+    ///
+    /// - Throws: ``KeyStoreLockError`` `inUse` when the store is held elsewhere, `unavailable`
+    ///   when its lock file cannot be made; ``RootKeyError`` `mismatch` for a wrong root key;
+    ///   GRDB's `DatabaseError` when the file cannot be opened or migrated.
     public init(
         path: String,
         rootKey: RootKey,
@@ -49,6 +56,7 @@ public final class KeyStore: Sendable {
         // An existing store is checked against the root key through a read-only connection
         // first, so a wrong key is refused before anything could write to the store (opening a
         // pool for writing may checkpoint a left-over WAL, and migrations would run).
+        self.lock = try KeyStoreLock.acquire(forStoreAt: path, holder: "kmsd")
         try Self.verifyRootKeyIfStoreExists(path: path, rootKey: rootKey)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
@@ -86,6 +94,15 @@ public final class KeyStore: Sendable {
                 logger.info("initialised new key store", metadata: ["path": "\(path)"])
             }
         }
+    }
+
+    /// Closes the database and releases the store's lock; the store must not be used afterwards.
+    ///
+    /// - Throws: GRDB's `DatabaseError` when the database cannot be closed (the lock is
+    ///   released anyway).
+    public func close() throws {
+        defer { self.lock.release() }
+        try self.database.close()
     }
 
     static func milliseconds(_ date: Date) -> Int64 {

@@ -48,6 +48,7 @@ struct KeyStoreTests {
             #expect(try store.policy(for: key.keyID) == KeyPolicy.defaultPolicy(accountID: "111122223333"))
 
             clock.advance(by: 60)
+            try store.close()
             let reopened = try KeyStore(path: path, rootKey: rootKey, identity: self.identity, clock: clock)
             #expect(try reopened.key(key.keyID) == key)
             let reread = try reopened.material(keyID: key.keyID, version: 1)
@@ -60,6 +61,7 @@ struct KeyStoreTests {
         try self.withStore { store, path, _, _ in
             _ = try store.createKey(NewKeyRequest())
             let other = try RootKey(bytes: [UInt8](repeating: 0x43, count: 32))
+            try store.close()
             #expect(throws: RootKeyError(code: .mismatch, message: "")) {
                 _ = try KeyStore(path: path, rootKey: other, identity: self.identity)
             }

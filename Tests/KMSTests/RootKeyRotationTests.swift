@@ -51,6 +51,14 @@ struct RootKeyRotationTests {
         defer { fixture.remove() }
         let events = try fixture.auditDocuments().count
         let hashes = try self.chainHashes(fixture)
+        let before = try self.storedState(fixture)
+
+        // While the service has the store open (as a running kmsd does), rotation is refused.
+        #expect(throws: KeyStoreLockError(code: .inUse, message: "")) {
+            _ = try KeyStore.rotateRootKey(path: fixture.path, from: fixture.rootKey, to: Self.newRootKey)
+        }
+        #expect(try self.storedState(fixture) == before)
+        try fixture.service.close()
 
         let summary = try KeyStore.rotateRootKey(path: fixture.path, from: fixture.rootKey, to: Self.newRootKey)
         #expect(summary == RootKeyRotationSummary(materialVersions: 3, auditEvents: events))
@@ -75,6 +83,7 @@ struct RootKeyRotationTests {
     func refusals() async throws {
         let (fixture, _) = try await self.populated()
         defer { fixture.remove() }
+        try fixture.service.close()
         let before = try self.storedState(fixture)
         #expect(throws: RootKeyError(code: .mismatch, message: "")) {
             _ = try KeyStore.rotateRootKey(path: fixture.path, from: Self.newRootKey, to: fixture.rootKey)
@@ -92,6 +101,7 @@ struct RootKeyRotationTests {
     func failureChangesNothing() async throws {
         for damage in ["material", "audit"] {
             let (fixture, blobs) = try await self.populated()
+            try fixture.service.close()
             defer { fixture.remove() }
             let raw = try fixture.rawDatabase()
             try await raw.write { db in

@@ -137,6 +137,7 @@ struct FastPathTests {
         }
         #expect(events.count == before + expectedEvents)
         #expect(try service.auditTrail.verifyChain() == .intact(eventCount: events.count))
+        try service.close()
         let reopened = try KeyService(path: fixture.path, rootKey: fixture.rootKey, configuration: service.configuration, clock: fixture.clock)
         #expect(try reopened.auditTrail.verifyChain() == .intact(eventCount: events.count))
     }

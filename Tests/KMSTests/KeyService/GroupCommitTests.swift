@@ -50,6 +50,7 @@ struct GroupCommitTests {
         let grant = try await fixture.service.createGrant(CreateGrantRequest(keyID: key.arn, granteePrincipal: F.adminRole, operations: ["Decrypt"]), caller: F.rootCaller)
         let blob = try await fixture.service.encrypt(keyID: "alias/kept", plaintext: [8], caller: F.rootCaller).ciphertextBlob
         let events = try fixture.auditDocuments().count
+        try fixture.service.close()
 
         let reopened = try KeyService(path: fixture.path, rootKey: fixture.rootKey, configuration: fixture.service.configuration, clock: fixture.clock)
         #expect(try reopened.auditTrail.verifyChain() == .intact(eventCount: events))
@@ -57,6 +58,7 @@ struct GroupCommitTests {
         #expect(try await reopened.listGrants(keyID: "alias/kept", caller: F.rootCaller).entries.map(\.grantID) == [grant.grantID])
         #expect(try reopened.auditTrail.verifyChain() == .intact(eventCount: events + 2))
 
+        try reopened.close()
         let wrongRoot = try RootKey(bytes: [UInt8](repeating: 0x07, count: 32))
         #expect(throws: RootKeyError.self) {
             _ = try KeyService(path: fixture.path, rootKey: wrongRoot, configuration: fixture.service.configuration)
