@@ -6,7 +6,8 @@ import Logging
 /// through GRDB.
 ///
 /// WAL mode with `synchronous=FULL`: a committed write survives power loss. `secure_delete` is
-/// on, so deleted rows are overwritten rather than left in free pages. Nothing here is
+/// on, so deleted rows are overwritten rather than left in free pages. Savepoint journals and
+/// other temporary data stay in memory (`temp_store=MEMORY`). Nothing here is
 /// plaintext PHI: resources are stored sealed, search values as blind tokens. A resource
 /// version and its tokens are written in one transaction, so a failure leaves nothing
 /// half-written. Concurrent writers share transactions (``groupCommit(_:)``), so one fsync
@@ -31,6 +32,11 @@ public final class ResourceStore: Sendable {
             // WAL is DatabasePool's default; FULL makes every commit durable, not just consistent.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            // Each group-commit member runs in a savepoint, and SQLite keeps the pre-image of
+            // every page a savepoint changes in a sub-journal: a temporary file in /var/tmp by
+            // default, as many bytes again as the write-ahead log. In memory it costs no system
+            // calls and leaves no page images outside the store's own files.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         self.database = try DatabasePool(path: path, configuration: configuration)
         // DatabasePool's WAL set-up sets `synchronous = NORMAL` on the writer after
