@@ -62,22 +62,9 @@ struct ChaosVerifier: Sendable {
 
     /// The key's audit events (oldest first) and the chain's verdict.
     func collectAudit() async throws -> AuditEvidence {
-        var events: [Keylake_Kms_V1_AuditEvent] = []
-        var token = ""
-        repeat {
-            let page = try await ChaosRetry.call("LookupEvents") {
-                try await self.admin.lookupEvents(
-                    .with { [token] in
-                        $0.lookupAttributes = [.with { $0.attributeKey = "ResourceName"; $0.attributeValue = self.keyARN }]
-                        $0.maxResults = 1000
-                        $0.nextToken = token
-                    }, options: .cli)
-            }
-            events += page.events
-            token = page.nextToken
-        } while !token.isEmpty
-        // kmsd answers newest first.
-        events.reverse()
+        let events = try await auditEventsOldestFirst(keyARN: self.keyARN, pageSize: 1000) { request in
+            try await ChaosRetry.call("LookupEvents") { try await self.admin.lookupEvents(request, options: .cli) }
+        }
         let formatter = ISO8601DateFormatter()
         let facts = events.enumerated().map { position, event in
             let object = (try? JSONSerialization.jsonObject(with: Data(event.cloudTrailEvent.utf8))) as? [String: Any] ?? [:]

@@ -272,22 +272,10 @@ struct Demo {
         // 6. Audit.
         self.currentStep = 6
         DemoOutput.step(6, "As the key administrator: the audit trail of the customer's key (LookupEvents, ResourceName = key)")
-        var events: [Keylake_Kms_V1_AuditEvent] = []
-        var token = ""
-        repeat {
-            let page = try await demoCall("LookupEvents") {
-                try await admin.lookupEvents(
-                    .with { [token] in
-                        $0.lookupAttributes = [.with { $0.attributeKey = "ResourceName"; $0.attributeValue = key.arn }]
-                        $0.maxResults = 50
-                        $0.nextToken = token
-                    }, options: .cli)
-            }
-            events += page.events
-            token = page.nextToken
-        } while !token.isEmpty
-        // kmsd returns the newest first; show them oldest first, as the story happened.
-        events.reverse()
+        // Oldest first, as the story happened.
+        let events = try await auditEventsOldestFirst(keyARN: key.arn, pageSize: 50) { request in
+            try await demoCall("LookupEvents") { try await admin.lookupEvents(request, options: .cli) }
+        }
         let rows = events.map(DemoAuditRow.init)
         for line in DemoAuditRow.table(rows) { DemoOutput.line(line) }
         let seen = Set(rows.map(\.eventName))

@@ -13,25 +13,14 @@ typealias FHIRClient = Keylake_Healthlake_V1_HealthLakeService.Client<KeylakeCli
 func withFHIRClient<T: Sendable>(
     home: String, port: Int, as identity: String, _ body: (FHIRClient) async throws -> T
 ) async throws -> T {
-    let files = TLSFiles(
-        certificateChain: "\(home)/pki/\(identity).pem", privateKey: "\(home)/pki/\(identity)-key.pem",
-        trustRoots: "\(home)/pki/ca.pem")
-    let transport = try KeylakeClientTransport(configuration: .init(host: "127.0.0.1", port: port, tls: files))
-    return try await withGRPCClient(transport: transport) { client in
-        try await body(FHIRClient(wrapping: client))
-    }
+    try await withHomeClient(home: home, port: port, as: identity) { try await body(FHIRClient(wrapping: $0)) }
 }
 
 /// Runs `body` with `count` HealthLake clients of `identity`, each on its own connection.
 func withFHIRClients<T: Sendable>(
     _ count: Int, home: String, port: Int, as identity: String, _ body: ([FHIRClient]) async throws -> T
 ) async throws -> T {
-    guard count > 0 else { return try await body([]) }
-    return try await withFHIRClient(home: home, port: port, as: identity) { first in
-        try await withFHIRClients(count - 1, home: home, port: port, as: identity) { rest in
-            try await body([first] + rest)
-        }
-    }
+    try await withHomeClients(count, home: home, port: port, as: identity) { try await body($0.map { FHIRClient(wrapping: $0) }) }
 }
 
 extension KMSDevSystem {

@@ -74,31 +74,20 @@ struct KMSDevSystem: Sendable {
     }
 }
 
-/// Runs `body` with a key-service client on its own connection to 127.0.0.1:`port`, presenting
-/// the certificate of `identity` from HOME/pki.
+/// Runs `body` with a key-service client on its own connection to 127.0.0.1:`port`, presenting the
+/// certificate of `identity` from HOME/pki.
 @discardableResult
 func withKMSClient<T: Sendable>(
     home: String, port: Int, as identity: String, _ body: (KMSClient) async throws -> T
 ) async throws -> T {
-    let files = TLSFiles(
-        certificateChain: "\(home)/pki/\(identity).pem", privateKey: "\(home)/pki/\(identity)-key.pem",
-        trustRoots: "\(home)/pki/ca.pem")
-    let transport = try KeylakeClientTransport(configuration: .init(host: "127.0.0.1", port: port, tls: files))
-    return try await withGRPCClient(transport: transport) { client in
-        try await body(KMSClient(wrapping: client))
-    }
+    try await withHomeClient(home: home, port: port, as: identity) { try await body(KMSClient(wrapping: $0)) }
 }
 
-/// Runs `body` with `count` clients of `identity`, each on its own connection.
+/// Runs `body` with `count` key-service clients of `identity`, each on its own connection.
 func withKMSClients<T: Sendable>(
     _ count: Int, home: String, port: Int, as identity: String, _ body: ([KMSClient]) async throws -> T
 ) async throws -> T {
-    guard count > 0 else { return try await body([]) }
-    return try await withKMSClient(home: home, port: port, as: identity) { first in
-        try await withKMSClients(count - 1, home: home, port: port, as: identity) { rest in
-            try await body([first] + rest)
-        }
-    }
+    try await withHomeClients(count, home: home, port: port, as: identity) { try await body($0.map { KMSClient(wrapping: $0) }) }
 }
 
 extension Metadata {
