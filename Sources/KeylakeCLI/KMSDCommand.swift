@@ -4,11 +4,12 @@ import KMS
 extension KMSDCommand {
     /// `kmsd rotate-root-key`: moves a stopped kmsd's key store to a new root key
     /// (``KMS/KeyStore/rotateRootKey(path:from:to:)``): one transaction, so an interruption leaves
-    /// the store under the old key.
+    /// the store under the old key. It takes the store's lock file (`<store>.lock`) first and
+    /// refuses, changing nothing, while a kmsd has the store open.
     struct RotateRootKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-root-key",
-            abstract: "Re-wrap all key material and re-seal the audit trail under a new root key, in one transaction (stop kmsd first).")
+            abstract: "Re-wrap all key material and re-seal the audit trail under a new root key, in one transaction (stop kmsd first; refused while a kmsd has the store open).")
 
         @Option(name: .long, help: "The key store: kms.sqlite in kmsd's dataDirectory.")
         var store: String
