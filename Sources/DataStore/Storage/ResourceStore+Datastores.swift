@@ -164,9 +164,9 @@ extension ResourceStore {
     }
 
     static func fetchDatastore(_ db: Database, id: String) throws -> DatastoreRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM datastore WHERE id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM datastore WHERE id = ?"), arguments: [id]) else { return nil }
         var tags: [String: String] = [:]
-        for tag in try Row.fetchAll(db, sql: "SELECT tag_key, tag_value FROM datastore_tag WHERE datastore_id = ?", arguments: [id]) {
+        for tag in try Row.fetchAll(db.cachedStatement(sql: "SELECT tag_key, tag_value FROM datastore_tag WHERE datastore_id = ?"), arguments: [id]) {
             tags[tag["tag_key"]] = tag["tag_value"]
         }
         let wrapped: Data? = row["wrapped_index_key"]

@@ -119,8 +119,7 @@ extension ResourceStore {
                 version = versionID
             } else {
                 guard let current = try Int.fetchOne(
-                    db,
-                    sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
+                    db.cachedStatement(sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?"),
                     arguments: key
                 ) else {
                     throw DataStoreError(code: .notFound, message: "\(resourceType.name)/\(resourceID) not found")
@@ -128,11 +127,11 @@ extension ResourceStore {
                 version = current
             }
             guard let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT resource_type, resource_id, version_id, last_updated, sealed FROM resource_version
-                    WHERE datastore_id = ? AND resource_type = ? AND resource_id = ? AND version_id = ?
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT resource_type, resource_id, version_id, last_updated, sealed FROM resource_version
+                        WHERE datastore_id = ? AND resource_type = ? AND resource_id = ? AND version_id = ?
+                        """),
                 arguments: key + [version]
             ) else {
                 throw DataStoreError(code: .notFound, message: "\(resourceType.name)/\(resourceID) version \(version) not found")
