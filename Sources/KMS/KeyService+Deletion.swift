@@ -56,7 +56,9 @@ extension KeyService {
         let due = try await self.store.database.read { db in try KeyStore.keysDueForDeletion(db, at: now) }
         var deleted = [KeyID]()
         for keyID in due {
-            let done = try await self.gate.change { try await self.store.directory.change { try await self.store.database.write { db -> Bool in
+            // Through the writer and under the change gate, like any other change: its event is
+            // chained after every call decided before it and before every call decided after.
+            let done = try await self.gate.change { try await self.store.directory.change { try await self.writer.write { db -> Bool in
                 guard let key = try? KeyStore.fetchKey(db, keyID), key.state == .pendingDeletion,
                     let date = key.deletionDate, date <= now
                 else { return false }

@@ -97,7 +97,9 @@ extension KeyService {
         let due = try await self.store.database.read { db in try KeyStore.keysDueForRotation(db, at: now) }
         var rotated = [KeyID]()
         for keyID in due {
-            let done = try await self.gate.change { try await self.store.directory.change { try await self.store.database.write { db -> Bool in
+            // Through the writer and under the change gate, like any other change: its event is
+            // chained after every call decided before it and before every call decided after.
+            let done = try await self.gate.change { try await self.store.directory.change { try await self.writer.write { db -> Bool in
                 // Re-check inside the transaction: the key may have changed since the scan.
                 guard let key = try? KeyStore.fetchKey(db, keyID), key.state == .enabled, key.rotationEnabled,
                     let period = key.rotationPeriodInDays, let next = try KeyStore.nextRotationDate(db, keyID: keyID), next <= now
