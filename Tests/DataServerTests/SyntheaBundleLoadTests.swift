@@ -142,6 +142,46 @@ struct SyntheaBundleLoadTests {
             }
             let readTime = ContinuousClock.now - readStarted
             #expect(compared == 7160)
+
+            // Every file under the data directory (database, WAL, shared memory, anything else):
+            // none holds a loaded patient's names, identifiers, birth date, address or telecom.
+            var secrets: Set<String> = []
+            for (type, patient) in all where type == "Patient" {
+                for name in patient["name"]?.arrayValue ?? [] {
+                    if let family = name.objectValue?["family"]?.stringValue { secrets.insert(family) }
+                    for given in name.objectValue?["given"]?.arrayValue ?? [] { given.stringValue.map { _ = secrets.insert($0) } }
+                }
+                for identifier in patient["identifier"]?.arrayValue ?? [] {
+                    if let value = identifier.objectValue?["value"]?.stringValue { secrets.insert(value) }
+                }
+                if let birthDate = patient["birthDate"]?.stringValue { secrets.insert(birthDate) }
+                for address in patient["address"]?.arrayValue ?? [] {
+                    for line in address.objectValue?["line"]?.arrayValue ?? [] { line.stringValue.map { _ = secrets.insert($0) } }
+                }
+                for telecom in patient["telecom"]?.arrayValue ?? [] {
+                    if let value = telecom.objectValue?["value"]?.stringValue { secrets.insert(value) }
+                }
+            }
+            // Short values (a two-letter given name) could match ciphertext by chance.
+            let needles = secrets.filter { $0.utf8.count >= 6 }.map { Data($0.utf8) }
+            #expect(needles.count > 80, "\(needles.count) values to look for")
+            var scanned: [String] = []
+            var haystacks: [Data] = []
+            let enumerator = try #require(FileManager.default.enumerator(atPath: system.dataDirectory))
+            while let relative = enumerator.nextObject() as? String {
+                let path = "\(system.dataDirectory)/\(relative)"
+                guard let contents = FileManager.default.contents(atPath: path) else { continue }
+                scanned.append(relative)
+                haystacks.append(contents)
+            }
+            #expect(scanned.contains("fhir.sqlite"))
+            for (file, bytes) in zip(scanned, haystacks) {
+                for needle in needles where bytes.range(of: needle) != nil {
+                    Issue.record("\(String(decoding: needle, as: UTF8.self)) found in \(file)")
+                }
+            }
+            // The scan itself works: the datastore's name is stored in plaintext and is found.
+            #expect(haystacks.contains { $0.range(of: Data("synthea".utf8)) != nil })
             print("Synthea through transaction Bundles (CMK): 7160 resources in \(transactions) transactions: load \(loadTime), read back via batch \(readTime)")
         }
     }
