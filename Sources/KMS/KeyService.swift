@@ -123,6 +123,11 @@ public final class KeyService: Sendable {
             }
         } catch {
             // The batch did not commit: nothing of this call is durable, so nothing is returned.
+            // Logged for operators (GRDB leaves statement arguments out of its errors).
+            self.logger.error(
+                "a write batch did not commit",
+                metadata: ["operation": "\(operation.rawValue)", "requestID": "\(context.requestID)", "error": "\(error)"]
+            )
             throw Self.kmsError(AuditWriteFailure(cause: error))
         }
         return try outcome.get()
