@@ -55,7 +55,7 @@ extension FHIRService {
                     message: "the value of tag \"\(key)\" must be 0 to 256 characters: letters, numbers, spaces and _ . : / = + - @")
             }
             guard seen.insert(key).inserted else {
-                throw HealthLakeError(code: .validation, message: "tag key \"\(key)\" is given more than once")
+                throw HealthLakeError(code: .validation, message: "tag key \"\(key.prefix(128))\" is given more than once")
             }
         }
     }
