@@ -40,8 +40,11 @@ public struct BlindIndex: Sendable {
 
     /// One token (exposed for known-answer tests).
     static func token(key: BlindIndexKey, qualifiedName: String, normalizedValue: String) -> IndexToken {
-        let input = Array(qualifiedName.utf8) + [0] + Array(normalizedValue.utf8)
-        let mac = HMAC<SHA256>.authenticationCode(for: input, using: key.key)
+        var hmac = key.keyedMAC
+        hmac.update(data: Array(qualifiedName.utf8))
+        hmac.update(data: [0])
+        hmac.update(data: Array(normalizedValue.utf8))
+        let mac = hmac.finalize()
         let name = qualifiedName.split(separator: ".", maxSplits: 1).last.map(String.init) ?? qualifiedName
         return IndexToken(parameter: name, bytes: Array(mac.prefix(16)))
     }

@@ -12,6 +12,9 @@ import Crypto
 /// declare `Sendable`.
 public struct BlindIndexKey: @unchecked Sendable {
     let key: SymmetricKey
+    /// HMAC-SHA256 already keyed with ``key``: each token copies it (the hash states are
+    /// copy-on-write values) instead of hashing the key into fresh pads again.
+    let keyedMAC: HMAC<SHA256>
 
     /// Uses 32 bytes as the index key directly (tests and tools); zeroes `bytes`.
     ///
@@ -20,6 +23,7 @@ public struct BlindIndexKey: @unchecked Sendable {
         precondition(bytes.count == 32, "an index key has 32 bytes")
         defer { bytes.zeroize() }
         self.key = SymmetricKey(data: bytes)
+        self.keyedMAC = HMAC<SHA256>(key: self.key)
     }
 
     /// Derives the index key from the layers' plaintext data keys (outermost first).
@@ -35,6 +39,7 @@ public struct BlindIndexKey: @unchecked Sendable {
                 + EncryptionContext.searchIndexKey(datastoreID: datastoreID).canonicalEncoding,
             outputByteCount: 32
         )
+        self.keyedMAC = HMAC<SHA256>(key: self.key)
     }
 }
 
