@@ -67,6 +67,8 @@ final class Inbox: Sendable {
         /// resume much later on a loaded machine, so timings are measured from these.
         var lastReadAt: ContinuousClock.Instant?
         var closedAt: ContinuousClock.Instant?
+        /// When the last write left for the socket, also on the event loop.
+        var lastWriteAt: ContinuousClock.Instant?
     }
 
     let contents = Mutex(Contents())
@@ -76,8 +78,9 @@ final class Inbox: Sendable {
     }
 }
 
-private final class InboxHandler: ChannelInboundHandler {
+private final class InboxHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
 
     let inbox: Inbox
 
@@ -99,6 +102,11 @@ private final class InboxHandler: ChannelInboundHandler {
             $0.closed = true
             $0.closedAt = .now
         }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        self.inbox.contents.withLock { $0.lastWriteAt = .now }
+        context.write(data, promise: promise)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -132,6 +140,18 @@ struct TestClient {
     func receive(_ count: Int, within timeout: Duration = .seconds(15)) async throws -> [UInt8] {
         try await waitUntil(within: timeout) { self.inbox.contents.withLock { $0.count >= count || $0.closed } }
         return self.inbox.snapshot.bytes
+    }
+
+    /// Sends `bytes`, waits until `total` bytes have arrived in all, and returns the time from the
+    /// write to the last read, both taken on the event loop (not when the test task resumes,
+    /// which on a loaded machine can be much later).
+    func roundTrip(_ bytes: [UInt8], total: Int) async throws -> Duration {
+        try await self.send(bytes)
+        try await self.receive(total)
+        return try self.inbox.contents.withLock { timing in
+            guard let written = timing.lastWriteAt, let read = timing.lastReadAt else { throw TimedOut() }
+            return read - written
+        }
     }
 
     func close() async {
