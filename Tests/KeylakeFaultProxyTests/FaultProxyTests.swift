@@ -50,10 +50,13 @@ struct FaultProxyTests {
             try proxy.removeToxic(named: "latency")
             // With the toxic a round trip takes at least 2 × (300 - 50) ms on the event loop;
             // without it, far less (timed on the event loop: the test task may resume late).
+            // The fastest of five decides: an event loop of the shared group can stall on a loaded
+            // machine for one trip, but a toxic still in force delays every trip.
+            var trips: [Duration] = []
             for byte in UInt8(5)...9 {
-                let trip = try await client.roundTrip([byte], total: Int(byte))
-                #expect(trip < .milliseconds(450), "round trip \(trip) after the latency toxic was removed")
+                trips.append(try await client.roundTrip([byte], total: Int(byte)))
             }
+            #expect(trips.min()! < .milliseconds(450), "round trips \(trips) after the latency toxic was removed")
             await client.close()
         }
     }
@@ -124,7 +127,9 @@ struct FaultProxyTests {
             let bytes = payload(5000)
             try await client.send(bytes)
             #expect(try await client.receive(bytes.count) == bytes)
-            #expect(client.inbox.snapshot.reads > 5, "reads \(client.inbox.snapshot.reads)")
+            // Pieces 3 ms apart: even when a stalled event loop reads several at once, the
+            // 5,000 bytes do not arrive in one read (the cutting itself is tested in FlowScheduleTests).
+            #expect(client.inbox.snapshot.reads > 1, "reads \(client.inbox.snapshot.reads)")
             await client.close()
         }
     }
