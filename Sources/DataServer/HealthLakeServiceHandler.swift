@@ -300,22 +300,4 @@ public struct HealthLakeServiceHandler: Keylake_Healthlake_V1_HealthLakeService.
             $0.created = resource.created
         }
     }
-
-    /// A FHIR `searchset` Bundle of one page.
-    static func searchBundle(_ page: FHIRService.SearchPage, resourceType: String) -> [UInt8] {
-        let entries: [JSONValue] = page.resources.map { resource in
-            let json = (try? JSONValue.parse(resource.json)) ?? .null
-            return .object([
-                "fullUrl": .string("\(resource.resourceType.name)/\(resource.id)"),
-                "resource": json,
-                "search": .object(["mode": .string("match")]),
-            ])
-        }
-        var bundle: JSONObject = ["resourceType": .string("Bundle"), "type": .string("searchset")]
-        if let next = page.nextPageToken {
-            bundle["link"] = .array([.object(["relation": .string("next"), "url": .string("\(resourceType)?_page_token=\(next)")])])
-        }
-        bundle["entry"] = .array(entries)
-        return bundle.serialized()
-    }
 }
