@@ -111,7 +111,9 @@ extension ResourceStore {
     public func destroyDatastore(id: String) throws {
         try self.database.write { db in
             try Self.requireStatus(db, id: id, in: [.deleting])
-            for table in ["index_token", "current_resource", "resource_version", "datastore_tag"] {
+            try db.execute(
+                sql: "DELETE FROM search_token WHERE resource_key IN (SELECT resource_key FROM resource WHERE datastore_id = ?)", arguments: [id])
+            for table in ["resource", "resource_version", "datastore_tag"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE datastore_id = ?", arguments: [id])
             }
             try db.execute(sql: "UPDATE datastore SET status = 'DELETED', wrapped_index_key = NULL WHERE id = ?", arguments: [id])

@@ -17,7 +17,7 @@ extension ResourceStore {
         try self.database.read { db in
             try Row.fetchOne(
                 db,
-                sql: "SELECT version_id, deleted, last_updated FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
+                sql: "SELECT version_id, deleted, last_updated FROM resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?",
                 arguments: [datastoreID, resourceType.name, resourceID]
             ).map { CurrentVersion(versionID: $0["version_id"], isDeleted: $0["deleted"], lastUpdated: $0["last_updated"]) }
         }
@@ -44,14 +44,14 @@ extension ResourceStore {
         let key: StatementArguments = [write.datastoreID, write.resourceType.name, write.resourceID]
         // Cached statements: the writer runs these for every write, so they are prepared once
         // per connection rather than parsed again each time.
-        let current = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?"),
+        let current = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT resource_key, version_id FROM resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?"),
             arguments: key
-        )
-        guard (current ?? 0) == write.versionID - 1 else {
+        ).map { (resourceKey: $0[0] as Int64, versionID: $0[1] as Int) }
+        guard (current?.versionID ?? 0) == write.versionID - 1 else {
             throw DataStoreError(
                 code: .versionConflict,
-                message: "\(write.resourceType.name)/\(write.resourceID) is at version \(current.map(String.init) ?? "none"), "
+                message: "\(write.resourceType.name)/\(write.resourceID) is at version \(current.map { String($0.versionID) } ?? "none"), "
                     + "so version \(write.versionID) cannot be written",
                 resource: "\(write.resourceType.name)/\(write.resourceID)"
             )
@@ -68,40 +68,44 @@ extension ResourceStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: key + [write.versionID, write.lastUpdated, deleted, sealed])
-        try db.cachedStatement(
-            sql: """
-                INSERT OR REPLACE INTO current_resource (datastore_id, resource_type, resource_id, version_id, deleted, last_updated)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: key + [write.versionID, deleted, write.lastUpdated])
-        // A first version has no tokens to replace: skip the delete (an index probe per create).
-        if current != nil {
-            try db.cachedStatement(sql: "DELETE FROM index_token WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?")
-                .execute(arguments: key)
+        let resourceKey: Int64
+        if let current {
+            resourceKey = current.resourceKey
+            try db.cachedStatement(sql: "UPDATE resource SET version_id = ?, deleted = ?, last_updated = ? WHERE resource_key = ?")
+                .execute(arguments: [write.versionID, deleted, write.lastUpdated, resourceKey])
+            try db.cachedStatement(sql: "DELETE FROM search_token WHERE resource_key = ?").execute(arguments: [resourceKey])
+        } else {
+            // A first version: a new key, one past the largest (write order), and no tokens to replace.
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO resource (datastore_id, resource_type, resource_id, version_id, deleted, last_updated)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: key + [write.versionID, deleted, write.lastUpdated])
+            resourceKey = db.lastInsertedRowID
         }
         guard !deleted else { return }
         guard write.tokens.allSatisfy({ !$0.parameter.isEmpty }) else {
             throw DataStoreError(code: .invalidRequest, message: "an index token needs a parameter name")
         }
-        try Self.insertTokens(write.tokens, key: key, db)
+        try Self.insertTokens(write.tokens, resourceKey: resourceKey, db)
     }
 
-    /// The most tokens one `INSERT` statement carries (two bound values each, plus three shared).
+    /// The most tokens one `INSERT` statement carries (two bound values each, plus the resource key).
     static let tokensPerInsert = 128
 
     /// Inserts a resource's tokens with multi-row `INSERT`s of at most ``tokensPerInsert`` rows:
-    /// one statement execution per chunk instead of one per token. The datastore, type and
-    /// resource id are bound once (`?1`, `?2`, `?3`); the statement of each chunk size is cached.
-    static func insertTokens(_ tokens: [IndexToken], key: StatementArguments, _ db: Database) throws {
+    /// one statement execution per chunk instead of one per token. The resource key is bound once
+    /// (`?1`); the statement of each chunk size is cached.
+    static func insertTokens(_ tokens: [IndexToken], resourceKey: Int64, _ db: Database) throws {
         var start = tokens.startIndex
         while start < tokens.endIndex {
             let chunk = tokens[start..<min(start + Self.tokensPerInsert, tokens.endIndex)]
-            let rows = (0..<chunk.count).map { "(?1, ?2, ?\(4 + 2 * $0), ?\(5 + 2 * $0), ?3)" }.joined(separator: ", ")
-            var arguments = key
+            let rows = (0..<chunk.count).map { "(?\(2 + 2 * $0), ?\(3 + 2 * $0), ?1)" }.joined(separator: ", ")
+            var arguments: StatementArguments = [resourceKey]
             for token in chunk { arguments += [token.parameter, Data(token.bytes)] }
-            try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO index_token (datastore_id, resource_type, parameter, token, resource_id) VALUES \(rows)"
-            ).execute(arguments: arguments)
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO search_token (parameter, token, resource_key) VALUES \(rows)")
+                .execute(arguments: arguments)
             start = chunk.endIndex
         }
     }
@@ -119,7 +123,7 @@ extension ResourceStore {
                 version = versionID
             } else {
                 guard let current = try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT version_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?"),
+                    db.cachedStatement(sql: "SELECT version_id FROM resource WHERE datastore_id = ? AND resource_type = ? AND resource_id = ?"),
                     arguments: key
                 ) else {
                     throw DataStoreError(code: .notFound, message: "\(resourceType.name)/\(resourceID) not found")

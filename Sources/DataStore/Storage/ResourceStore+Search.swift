@@ -12,15 +12,14 @@ extension ResourceStore {
         guard clauses.allSatisfy({ !$0.tokens.isEmpty }) else { return [] }
         return try self.database.read { db in
             try Self.requireStatus(db, id: datastoreID, in: [.active])
-            var sql = "SELECT resource_id FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND deleted = 0"
+            var sql = "SELECT resource_id FROM resource WHERE datastore_id = ? AND resource_type = ? AND deleted = 0"
             var arguments: StatementArguments = [datastoreID, resourceType.name]
             for clause in clauses {
                 let placeholders = Array(repeating: "?", count: clause.tokens.count).joined(separator: ", ")
                 sql += """
-                     AND resource_id IN (SELECT resource_id FROM index_token
-                        WHERE datastore_id = ? AND resource_type = ? AND parameter = ? AND token IN (\(placeholders)))
+                     AND resource_key IN (SELECT resource_key FROM search_token WHERE parameter = ? AND token IN (\(placeholders)))
                     """
-                arguments += [datastoreID, resourceType.name, clause.parameter.name]
+                arguments += [clause.parameter.name]
                 for token in clause.tokens { arguments += [Data(token.bytes)] }
             }
             sql += " ORDER BY last_updated, resource_id LIMIT ? OFFSET ?"
@@ -69,7 +68,7 @@ extension ResourceStore {
     private static func filterSQL(
         select: String, datastoreID: String, resourceType: FHIRResourceType, filter: SearchFilter
     ) -> (String, StatementArguments) {
-        var sql = select + " FROM current_resource WHERE datastore_id = ? AND resource_type = ? AND deleted = 0"
+        var sql = select + " FROM resource WHERE datastore_id = ? AND resource_type = ? AND deleted = 0"
         var arguments: StatementArguments = [datastoreID, resourceType.name]
         if let ids = filter.ids {
             sql += " AND resource_id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))"
@@ -87,10 +86,9 @@ extension ResourceStore {
         for clause in filter.clauses {
             let placeholders = Array(repeating: "?", count: clause.tokens.count).joined(separator: ", ")
             sql += """
-                 AND resource_id IN (SELECT resource_id FROM index_token
-                    WHERE datastore_id = ? AND resource_type = ? AND parameter = ? AND token IN (\(placeholders)))
+                 AND resource_key IN (SELECT resource_key FROM search_token WHERE parameter = ? AND token IN (\(placeholders)))
                 """
-            arguments += [datastoreID, resourceType.name, clause.parameter.name]
+            arguments += [clause.parameter.name]
             for token in clause.tokens.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) { arguments += [Data(token.bytes)] }
         }
         return (sql, arguments)

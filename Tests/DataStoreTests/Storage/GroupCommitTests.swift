@@ -46,7 +46,7 @@ struct GroupCommitTests {
         #expect(statistics.largestGroup > 1)
         #expect(statistics.largestGroup <= store.settings.maximumGroupCommitBatchSize)
         // The tokens went in with the versions.
-        #expect(try store.integer("SELECT COUNT(DISTINCT resource_id) FROM index_token") == count)
+        #expect(try store.integer("SELECT COUNT(DISTINCT resource_key) FROM search_token") == count)
     }
 
     @Test("measurement: 200 one-version writes committed one by one versus by 200 concurrent writers")
@@ -128,7 +128,7 @@ struct GroupCommitTests {
         }
         let good = members.filter { if case .success = $0.expected { return true } else { return false } }.count
         #expect(try store.integer("SELECT COUNT(*) FROM resource_version") == good)
-        #expect(try store.integer("SELECT COUNT(DISTINCT resource_id) FROM index_token") == good)
+        #expect(try store.integer("SELECT COUNT(DISTINCT resource_key) FROM search_token") == good)
         #expect(store.groupCommitStatistics.largestGroup > 1, "failing members shared transactions with succeeding ones")
     }
 

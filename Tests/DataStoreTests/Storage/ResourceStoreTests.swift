@@ -19,7 +19,7 @@ struct ResourceStoreTests {
         // The writer commits: it is the connection whose setting makes commits durable.
         let writerSynchronous = try await fixture.store.database.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
         #expect(writerSynchronous == 2)
-        #expect(try fixture.store.integer("SELECT COUNT(*) FROM grdb_migrations") == 1)
+        #expect(try fixture.store.integer("SELECT COUNT(*) FROM grdb_migrations") == 2)
     }
 
     @Test("datastores: idempotent create, immutable encryption, lifecycle, list and tags")
@@ -98,7 +98,7 @@ struct ResourceStoreTests {
         // A deleted resource is not found by search; its tokens are gone.
         let family = try index.clause(for: SearchParameterTable.r4.parameter(named: "family", for: .patient)!, value: "smith")
         #expect(try store.search(datastoreID: ds, resourceType: .patient, clauses: [family]).isEmpty)
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token") == 0)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token") == 0)
         // Update after delete continues the version sequence.
         try store.commit([try await fixture.write(Self.patient("p1", family: "Smith"), versionID: 4, index: index, lastUpdated: 4000)])
         #expect(try store.search(datastoreID: ds, resourceType: .patient, clauses: [family]) == ["p1"])
@@ -117,7 +117,7 @@ struct ResourceStoreTests {
         ]
         #expect(throws: DataStoreError(code: .versionConflict, message: "")) { try fixture.store.commit(batch) }
         #expect(try fixture.store.integer("SELECT COUNT(*) FROM resource_version") == 1)
-        #expect(try fixture.store.integer("SELECT COUNT(DISTINCT resource_id) FROM index_token") == 1)
+        #expect(try fixture.store.integer("SELECT COUNT(DISTINCT resource_key) FROM search_token") == 1)
     }
 
     @Test("a ciphertext swapped between two rows is detected, never returned as the other resource")
@@ -163,7 +163,7 @@ struct ResourceStoreTests {
         try store.destroyDatastore(id: ds)
         let record = try store.datastore(id: ds)
         #expect(record.status == .deleted && record.wrappedIndexKey == nil)
-        for table in ["resource_version", "current_resource", "index_token"] {
+        for table in ["resource_version", "resource", "search_token"] {
             #expect(try store.integer("SELECT COUNT(*) FROM \(table)") == 0, "\(table)")
         }
     }

@@ -61,20 +61,20 @@ struct StoreWriterTests {
         let many = ResourceStore.tokensPerInsert * 2 + 3
         // Three chunks (two full, one of 3), one token exactly at each chunk boundary.
         try await store.groupCommit([try await Self.write(fixture, id: "big", tokens: Self.tokens(many))])
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'big'") == many)
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'big' AND parameter = 'name' AND length(token) = 16") == many)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'big')") == many)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'big') AND parameter = 'name' AND length(token) = 16") == many)
         for probe in [0, ResourceStore.tokensPerInsert - 1, ResourceStore.tokensPerInsert, many - 1] {
             let bytes = Data(Self.tokens(many)[probe].bytes)
             let found = try await store.database.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM index_token WHERE resource_id = 'big' AND token = ?", arguments: [bytes])
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'big') AND token = ?", arguments: [bytes])
             }
             #expect(found == 1, "token \(probe)")
         }
 
         // Version 2 with other tokens: the old ones are gone, the new ones are there.
         try await store.groupCommit([try await Self.write(fixture, id: "big", version: 2, tokens: Self.tokens(5, parameter: "family", seed: 9))])
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'big'") == 5)
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'big' AND parameter = 'family'") == 5)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'big')") == 5)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'big') AND parameter = 'family'") == 5)
 
         // Concurrent members; one has a token without a parameter name after many good ones.
         var bad = Self.tokens(ResourceStore.tokensPerInsert + 10, seed: 1)
@@ -104,9 +104,9 @@ struct StoreWriterTests {
         #expect(errors["ok2"].map { $0 == nil } == true, "ok2: \(String(describing: errors["ok2"]))")
         #expect((errors["broken"] ?? nil).flatMap { $0 as? DataStoreError }?.code == .invalidRequest)
         #expect(try store.currentVersion(datastoreID: fixture.datastore.id, resourceType: .patient, resourceID: "broken") == nil)
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'broken'") == 0)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'broken')") == 0)
         #expect(try store.integer("SELECT COUNT(*) FROM resource_version WHERE resource_id = 'broken'") == 0)
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'ok1'") == 3)
-        #expect(try store.integer("SELECT COUNT(*) FROM index_token WHERE resource_id = 'ok2'") == ResourceStore.tokensPerInsert + 1)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'ok1')") == 3)
+        #expect(try store.integer("SELECT COUNT(*) FROM search_token WHERE resource_key = (SELECT resource_key FROM resource WHERE resource_id = 'ok2')") == ResourceStore.tokensPerInsert + 1)
     }
 }
