@@ -86,6 +86,8 @@ public final class FHIRService: Sendable {
     private let keyService: KeyServiceClient
     private let directory: DatastoreKeyDirectory
     let cipher: EnvelopeCipher
+    /// Shares index-key unwraps among concurrent requests (``FHIRServiceSettings/shareIndexKeyUnwraps``).
+    private let indexKeyUnwraps: IndexKeyUnwrapCoalescer
     let table: SearchParameterTable
     let logger: Logger
 
@@ -98,7 +100,11 @@ public final class FHIRService: Sendable {
         self.settings = settings
         self.keyService = keyService
         self.directory = DatastoreKeyDirectory(store: store)
-        self.cipher = EnvelopeCipher(provider: KMSDataKeyProvider(keyService: keyService, directory: self.directory))
+        let cipher = EnvelopeCipher(provider: KMSDataKeyProvider(keyService: keyService, directory: self.directory))
+        self.cipher = cipher
+        self.indexKeyUnwraps = IndexKeyUnwrapCoalescer { wrapped, datastoreID in
+            try await cipher.indexKey(unwrapping: wrapped, datastoreID: datastoreID)
+        }
         self.table = table
         self.logger = logger
     }
@@ -419,12 +425,18 @@ public final class FHIRService: Sendable {
         return record
     }
 
-    /// The datastore's blind index, its key unwrapped by kmsd now (never cached).
+    /// The datastore's blind index, its key unwrapped by kmsd after this call began (never
+    /// cached): shared with the concurrent requests of the same unwrap when
+    /// ``FHIRServiceSettings/shareIndexKeyUnwraps`` is on, else unwrapped for this call alone.
     func index(for record: DatastoreRecord) async throws -> BlindIndex {
         guard let wrapped = record.wrappedIndexKey else {
             throw DataStoreError(code: .datastoreNotActive, message: "datastore \(record.id) has no index key")
         }
-        return BlindIndex(key: try await self.cipher.indexKey(unwrapping: wrapped, datastoreID: record.id), table: self.table)
+        let key =
+            self.settings.shareIndexKeyUnwraps
+            ? try await self.indexKeyUnwraps.indexKey(unwrapping: wrapped, datastoreID: record.id)
+            : try await self.cipher.indexKey(unwrapping: wrapped, datastoreID: record.id)
+        return BlindIndex(key: key, table: self.table)
     }
 
     func open(_ stored: StoredVersion, datastoreID: String) async throws -> StoredResource {

@@ -34,6 +34,12 @@ public struct FHIRServiceSettings: Sendable {
     /// The resource store's settings, such as the group-commit size (default 64 writes per
     /// transaction).
     public var storeSettings: ResourceStoreSettings = ResourceStoreSettings()
+    /// Whether concurrent requests to one datastore share an unwrap of its blind-index key
+    /// (one kmsd `Decrypt` per key layer). A request only ever uses an unwrap that started after
+    /// it arrived, so revocation stays immediate; the key is never kept after it is handed to
+    /// the requests of its unwrap (see `IndexKeyUnwrapCoalescer`). `false`: every request
+    /// unwraps the key on its own. Default `true`.
+    public var shareIndexKeyUnwraps: Bool = true
 
     /// Creates settings; every argument has the documented default.
     public init(
