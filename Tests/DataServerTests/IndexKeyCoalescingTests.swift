@@ -223,6 +223,30 @@ struct IndexKeyCoalescingTests {
         #expect(coalescer.datastoresInFlight == 0)
     }
 
+    @Test("256 requests over four datastores, a third cancelled at arbitrary moments: every request is answered once, the rest get keys, nothing is left")
+    func cancellationRaces() async throws {
+        let script = ScriptedUnwrap(gated: false, latency: .milliseconds(1))
+        let coalescer = IndexKeyUnwrapCoalescer(unwrap: script.unwrap)
+        let wrapped = try Self.wrappedKey(1)
+        let requests = (0..<256).map { number in Self.request(coalescer, wrapped, datastore: "datastore-\(number % 4)") }
+        for (number, request) in requests.enumerated() where number % 3 == 0 {
+            if number % 2 == 0 { await Task.yield() }
+            request.cancel()
+        }
+        var keys = 0
+        for (number, request) in requests.enumerated() {
+            switch await request.result {
+            case .success:
+                keys += 1
+            case .failure(let error):
+                #expect(number % 3 == 0 && error is CancellationError, "request \(number): \(error)")
+            }
+        }
+        #expect(keys >= 256 - 86)
+        #expect(coalescer.datastoresInFlight == 0)
+        #expect(coalescer.requestsWaiting == 0)
+    }
+
     @Test("a request whose task is already cancelled starts no unwrap")
     func alreadyCancelled() async throws {
         let script = ScriptedUnwrap(gated: false)
