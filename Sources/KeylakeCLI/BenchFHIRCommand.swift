@@ -131,9 +131,9 @@ struct BenchFHIRCommand: AsyncParsableCommand {
     /// What one operation asks of the key service, for a datastore with `layers` key layers.
     static func keyServiceCalls(_ op: Operation, layers: Int) -> String {
         switch op {
-        case .create: "\(layers) GenerateDataKey (resource) + \(layers) Decrypt (index key)"
+        case .create: "\(layers) GenerateDataKey (resource) + \(layers) Decrypt (index key, one unwrap shared by the creates waiting for it)"
         case .read: "\(layers) Decrypt (resource)"
-        case .search: "\(layers) Decrypt (index key) + \(layers) Decrypt per match (resource)"
+        case .search: "\(layers) Decrypt (index key, shared as for creates) + \(layers) Decrypt per match (resource)"
         }
     }
 

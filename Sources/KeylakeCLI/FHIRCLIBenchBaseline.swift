@@ -1,3 +1,4 @@
+import DataServer
 import DataStore
 import Foundation
 import KMS
@@ -57,6 +58,9 @@ final class FHIRCLIBenchBaseline: Sendable {
     let keys: KeyService
     let cipher: EnvelopeCipher
     let datastoreID: String
+    /// Concurrent creates share an index-key unwrap that started after they began, as in fhird
+    /// (`FHIRServiceSettings.shareIndexKeyUnwraps`, on by default).
+    let indexKeys: IndexKeyUnwrapCoalescer
 
     /// Makes a key service, a resource store and one active datastore under `directory`.
     init(directory: String, customerManaged: Bool) async throws {
@@ -80,6 +84,10 @@ final class FHIRCLIBenchBaseline: Sendable {
         self.cipher = EnvelopeCipher(
             provider: FHIRCLIInProcessKeys(
                 keys: self.keys, principal: admin, serviceOwnedKeyARN: serviceKey.arn, customerManagedKeyARN: customerKey))
+        let cipher = self.cipher
+        self.indexKeys = IndexKeyUnwrapCoalescer { wrapped, datastoreID in
+            try await cipher.indexKey(unwrapping: wrapped, datastoreID: datastoreID)
+        }
         self.datastoreID = String(UUID().uuidString.lowercased().filter { $0 != "-" })
         let encryption: EncryptionConfiguration = customerKey.map { .customerManaged(keyARN: $0) } ?? .serviceOwned
         _ = try self.store.createDatastore(NewDatastore(id: self.datastoreID, name: "bench-baseline", encryption: encryption))
@@ -102,7 +110,7 @@ final class FHIRCLIBenchBaseline: Sendable {
         guard let wrappedIndexKey = record.wrappedIndexKey else { throw CLIError("the baseline datastore has no index key") }
         let parsed = clock.now
         async let sealing = self.cipher.seal(plaintext, context: context, layers: record.encryption.layers)
-        async let indexKey = self.cipher.indexKey(unwrapping: wrappedIndexKey, datastoreID: record.id)
+        async let indexKey = self.indexKeys.indexKey(unwrapping: wrappedIndexKey, datastoreID: record.id)
         let tokens = BlindIndex(key: try await indexKey).extractTokens(from: stored)
         let sealed = try await sealing
         let keyed = clock.now

@@ -151,14 +151,17 @@ public final class KeylakeServerTransport: ServerTransport, Sendable {
 
     // MARK: - Calls
 
-    /// Runs one call's handler with its context, cancelling the handler's task when the call is
-    /// cancelled (CANCEL frame, deadline, limit, end of shutdown grace).
+    /// Runs one call's handler with its context. The handler runs in a task of its own whose
+    /// handle goes to the connection (``CallCanceller``): a CANCEL frame, the deadline, a broken
+    /// limit or the end of the shutdown grace period cancels that task directly, so every `await`
+    /// in the handler sees it. (An earlier version ran the handler and a watcher of the
+    /// cancellation handle as two children of a task group inside this task: three tasks and a
+    /// group per call where there are now two tasks; docs/benchmarks.md has the measurement.)
     private static func run(
         _ call: AcceptedStream,
         _ streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
     ) async {
         await withServerContextRPCCancellationHandle { handle in
-            call.registerCancellation(handle)
             var context = ServerContext(
                 descriptor: call.stream.descriptor,
                 remotePeer: call.remotePeer,
@@ -167,8 +170,14 @@ public final class KeylakeServerTransport: ServerTransport, Sendable {
             context.transportSpecific = call.identity
             let stream = call.stream
             let callContext = context
-            await runCancellingOnRPCCancellation(handle) {
-                await streamHandler(stream, callContext)
+            // Unstructured so that its handle exists; it inherits priority and task-local values,
+            // and this (structured) task waits for it, so `listen` still outlives every handler.
+            let task = Task { await streamHandler(stream, callContext) }
+            call.registerCancellation(CallCanceller(handle: handle, task: task))
+            await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
             }
         }
     }
@@ -214,23 +223,15 @@ public final class KeylakeServerTransport: ServerTransport, Sendable {
     }
 }
 
-/// Runs `body`, cancelling its task as soon as the RPC's cancellation handle fires.
-///
-/// GRPCCore only flags a cancelled RPC; handlers that sleep or wait would not notice. Cancelling the
-/// task makes every `await` in the handler see it, so the server really stops the work.
-func runCancellingOnRPCCancellation(
-    _ handle: ServerContext.RPCCancellationHandle,
-    _ body: @escaping @Sendable () async -> Void
-) async {
-    enum Ended: Error { case bodyReturned, rpcCancelled }
-    try? await withThrowingDiscardingTaskGroup { group in
-        group.addTask {
-            await body()
-            throw Ended.bodyReturned
-        }
-        group.addTask {
-            try await handle.cancelled
-            throw Ended.rpcCancelled
-        }
+/// Cancels one call: flags GRPCCore's RPC as cancelled (`ServerContext.RPCCancellationHandle`)
+/// and cancels the task running its handler. GRPCCore only flags a cancelled RPC; handlers that
+/// sleep or wait would not notice, so the server cancels the task too and really stops the work.
+struct CallCanceller: Sendable {
+    let handle: ServerContext.RPCCancellationHandle
+    let task: Task<Void, Never>
+
+    func cancel() {
+        self.handle.cancel()
+        self.task.cancel()
     }
 }

@@ -20,7 +20,7 @@ struct AcceptedStream: Sendable {
     var localPeer: String
     /// Hands the call's cancellation handle to the connection, so a CANCEL frame, a broken limit
     /// or the end of the shutdown grace period can cancel the handler.
-    var registerCancellation: @Sendable (ServerContext.RPCCancellationHandle) -> Void
+    var registerCancellation: @Sendable (CallCanceller) -> Void
 }
 
 /// The server side of one connection: a thin shell that feeds frames to
@@ -38,7 +38,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     private final class Stream {
         let continuation: PartBuffer<RPCRequestPart<TransportBytes>>
         let deadline: NIODeadline?
-        var cancellation: ServerContext.RPCCancellationHandle?
+        var cancellation: CallCanceller?
         var cancelRequested = false
 
         init(continuation: PartBuffer<RPCRequestPart<TransportBytes>>, deadline: NIODeadline?) {
@@ -301,7 +301,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         return "99999999H"
     }
 
-    private func register(_ handle: ServerContext.RPCCancellationHandle, for id: UInt32) {
+    private func register(_ handle: CallCanceller, for id: UInt32) {
         guard let stream = self.streams[id] else {
             // The call was cancelled or the connection closed before its task started.
             handle.cancel()
