@@ -228,14 +228,6 @@ struct ServerStateMachineTests {
         }
         #expect(machine.streamClosed(1) == true)
     }
-
-    @Test("grpc-timeout encoding keeps at most 8 digits and never shortens the deadline")
-    func grpcTimeout() {
-        #expect(ServerConnectionHandler.grpcTimeout(micros: 1) == "1u")
-        #expect(ServerConnectionHandler.grpcTimeout(micros: 99_999_999) == "99999999u")
-        #expect(ServerConnectionHandler.grpcTimeout(micros: 100_000_001) == "100001m")
-        #expect(ServerConnectionHandler.grpcTimeout(micros: Int64.max).count <= 9)
-    }
 }
 
 @Suite("Client connection state machine")

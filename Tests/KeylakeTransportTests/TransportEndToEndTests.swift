@@ -160,6 +160,40 @@ struct TransportEndToEndTests {
         }
     }
 
+    @Test("the server enforces a deadline the client does not: DEADLINE_EXCEEDED on time, the handler cancelled, the connection still serving")
+    func serverSideDeadline() async throws {
+        // A raw client sends HEADERS with timeout_micros and then only reads: nothing on its side
+        // watches the deadline, so the answer has to come from the server's own timer.
+        var headers = Keylake_Transport_V1_RequestHeaders()
+        headers.method = "/keylake.diagnostics.v1.Diagnostics/Echo"
+        headers.timeoutMicros = 1_500_000
+        var buffer = ByteBuffer()
+        FrameEncoder.encode(type: .headers, streamID: 1, message: headers, into: &buffer)
+        let request: [UInt8] = try self.echo("sleep:60000").serializedBytes()
+        FrameEncoder.encode(Frame(type: .message, flags: .endStream, streamID: 1, payload: ByteBuffer(bytes: request)), into: &buffer)
+        let bytes = RawTLSClient.hello() + Array(buffer.readableBytesView)
+        let log = self.log
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, services: services) { port, _ in
+            let outcome = try await RawTLSClient.exchange(
+                port: port, files: files, send: bytes, timeout: .seconds(30),
+                until: { frames in frames.contains { $0.type == .status } })
+            let statusFrame = try #require(outcome.frames.first { $0.type == .status && $0.streamID == 1 }, "no STATUS within 30 s")
+            let status = try Keylake_Transport_V1_Status(serializedBytes: Array(statusFrame.payload.readableBytesView))
+            #expect(status.code == UInt32(GRPCCore.Status.Code.deadlineExceeded.rawValue))
+            // Not before the deadline; well before the handler's minute of work.
+            #expect(outcome.elapsed >= .milliseconds(1_500))
+            #expect(outcome.elapsed < .seconds(30))
+            #expect(await eventually { log.cancelled == 1 }, "the handler was not cancelled (started \(log.started))")
+            #expect(log.completed == 0)
+            // The server keeps serving.
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                let response = try await diagnostics.echo(self.echo("after"))
+                #expect(response.payload == Data("after".utf8))
+            }
+        }
+    }
+
     @Test("client cancellation reaches the server")
     func cancellation() async throws {
         let files = try pki.files("app")

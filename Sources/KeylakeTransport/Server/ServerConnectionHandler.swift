@@ -40,10 +40,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let deadline: NIODeadline?
         var cancellation: CallCanceller?
         var cancelRequested = false
+        /// Fires at the deadline: ends the call with DEADLINE_EXCEEDED and cancels the handler.
+        var deadlineTimer: Scheduled<Void>?
 
         init(continuation: PartBuffer<RPCRequestPart<TransportBytes>>, deadline: NIODeadline?) {
             self.continuation = continuation
             self.deadline = deadline
+        }
+
+        deinit {
+            // The call ended (or the connection went) before its deadline.
+            self.deadlineTimer?.cancel()
         }
 
         func cancel() {
@@ -247,13 +254,18 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         if !headers.traceparent.isEmpty { metadata.replaceOrAddString(headers.traceparent, forKey: KeylakeMetadataKey.traceparent) }
         if !headers.tracestate.isEmpty { metadata.replaceOrAddString(headers.tracestate, forKey: KeylakeMetadataKey.tracestate) }
         if !headers.onBehalfOf.isEmpty { metadata.replaceOrAddString(headers.onBehalfOf, forKey: KeylakeMetadataKey.onBehalfOf) }
+        // The transport enforces the deadline itself, with a timer on this event loop: the client
+        // gets DEADLINE_EXCEEDED at the deadline even from a handler that ignores cancellation.
+        // GRPCCore's server would also race every call carrying `grpc-timeout` against a
+        // `Task.sleep` in a task group of its own, so that entry is never passed on, not even when
+        // a client sends one as ordinary metadata.
+        metadata.removeAllValues(forKey: KeylakeMetadataKey.grpcTimeout)
         var deadline: NIODeadline?
+        var timeout: Duration?
         if headers.timeoutMicros > 0 {
             let micros = Int64(clamping: headers.timeoutMicros)
             deadline = .now() + .microseconds(micros)
-            metadata.replaceOrAddString(Self.grpcTimeout(micros: micros), forKey: KeylakeMetadataKey.grpcTimeout)
-        } else {
-            metadata.removeAllValues(forKey: KeylakeMetadataKey.grpcTimeout)
+            timeout = .microseconds(micros)
         }
 
         let inbound = PartBuffer<RPCRequestPart<TransportBytes>>()
@@ -261,6 +273,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         continuation.yield(.metadata(metadata))
         let stream = Stream(continuation: continuation, deadline: deadline)
         self.streams[id] = stream
+        if let timeout {
+            stream.deadlineTimer = self.schedule(after: timeout) { handler in handler.deadlinePassed(id) }
+        }
 
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
@@ -290,15 +305,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         }
     }
 
-    /// gRPC's `grpc-timeout` form (at most 8 digits and a unit), which GRPCCore's server reads to
-    /// enforce the deadline; rounded up so the server never gives less time than the client asked.
-    static func grpcTimeout(micros: Int64) -> String {
-        var value = micros
-        for (unit, factor) in [("u", Int64(1)), ("m", 1000), ("S", 1000), ("M", 60), ("H", 60)] {
-            if factor > 1 { value = value / factor + (value % factor == 0 ? 0 : 1) }
-            if value <= 99_999_999 { return "\(value)\(unit)" }
-        }
-        return "99999999H"
+    /// A call's deadline passed while it was open: the client gets DEADLINE_EXCEEDED now, the
+    /// handler's task is cancelled, and whatever it writes afterwards is dropped.
+    private func deadlinePassed(_ id: UInt32) {
+        guard let stream = self.streams.removeValue(forKey: id) else { return }
+        stream.continuation.finish(throwing: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+        stream.cancel()
+        self.writeStatus(id, GRPCCore.Status(code: .deadlineExceeded, message: "deadline exceeded"), trailers: [:])
+        self.streamEnded(id)
     }
 
     private func register(_ handle: CallCanceller, for id: UInt32) {
