@@ -37,11 +37,11 @@ public struct KeyServiceClient: Sendable {
         self.init(client: Client(wrapping: client), callTimeout: callTimeout)
     }
 
-    private var options: CallOptions {
-        var options = CallOptions.defaults
-        options.timeout = self.callTimeout
-        return options
-    }
+    /// No `CallOptions.timeout`: the deadline comes from the ``KeylakeTransport/TransportDeadline``
+    /// scope every call runs in (see ``call(_:key:_:)``), which the transport enforces with
+    /// event-loop timers rather than GRPCCore's per-call sleeping task; fhird makes one or two of
+    /// these calls for every request it serves.
+    private var options: CallOptions { .defaults }
 
     private static func metadata(onBehalfOf principal: String?) -> Metadata {
         var metadata = Metadata()
@@ -49,10 +49,10 @@ public struct KeyServiceClient: Sendable {
         return metadata
     }
 
-    /// Runs one call, mapping its failure to ``KMSKeyAccessError``.
+    /// Runs one call within `callTimeout`, mapping its failure to ``KMSKeyAccessError``.
     private func call<T: Sendable>(_ operation: String, key: String, _ body: () async throws -> T) async throws -> T {
         do {
-            return try await body()
+            return try await TransportDeadline.withTimeout(self.callTimeout) { try await body() }
         } catch let error as RPCError {
             let name = error.metadata[stringValues: KeylakeMetadataKey.errorName].first(where: { _ in true }) ?? ""
             let cause: KMSKeyAccessError.Cause

@@ -64,13 +64,15 @@ final class ClientStreamWriter: ClosableRPCWriterProtocol, Sendable {
     let localID: Int
     let method: String
     let timeout: Duration?
+    let deadline: ContinuousClock.Instant?
     private let heldMetadata = Mutex<Metadata?>(nil)
 
-    init(connection: ClientConnection, localID: Int, method: String, timeout: Duration?) {
+    init(connection: ClientConnection, localID: Int, method: String, timeout: Duration?, deadline: ContinuousClock.Instant? = nil) {
         self.connection = connection
         self.localID = localID
         self.method = method
         self.timeout = timeout
+        self.deadline = deadline
     }
 
     func write(_ element: Element) async throws {
@@ -106,11 +108,11 @@ final class ClientStreamWriter: ClosableRPCWriterProtocol, Sendable {
             }
         }
         guard headers != nil || !messages.isEmpty || halfClose else { return }
-        let (localID, method, timeout) = (self.localID, self.method, self.timeout)
+        let (localID, method, timeout, deadline) = (self.localID, self.method, self.timeout, self.deadline)
         let (headersToSend, messagesToSend) = (headers, messages)
         self.connection.onHandler { handler in
             if let headersToSend {
-                handler.sendHeaders(localID: localID, method: method, timeout: timeout, metadata: headersToSend)
+                handler.sendHeaders(localID: localID, method: method, timeout: timeout, deadline: deadline, metadata: headersToSend)
             }
             for message in messagesToSend { handler.sendMessage(localID: localID, message) }
             if halfClose { handler.halfClose(localID: localID) }

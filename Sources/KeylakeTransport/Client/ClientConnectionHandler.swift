@@ -23,7 +23,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let continuation: Continuation
         var streamID: UInt32?
         var finished = false
+        /// Fires at a transport deadline (``TransportDeadline``), if the call has one.
+        var deadlineTimer: Scheduled<Void>?
         init(continuation: Continuation) { self.continuation = continuation }
+        deinit { self.deadlineTimer?.cancel() }
     }
 
     private var machine = ClientConnectionStateMachine()
@@ -139,8 +142,27 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     }
 
     /// Sends the call's HEADERS, assigning its stream id.
-    func sendHeaders(localID: Int, method: String, timeout: Duration?, metadata: Metadata) {
+    ///
+    /// - Parameters:
+    ///   - timeout: `CallOptions.timeout` (GRPCCore enforces it; it only travels on the wire).
+    ///   - deadline: a ``TransportDeadline``, enforced here by a timer on this event loop.
+    func sendHeaders(localID: Int, method: String, timeout: Duration?, deadline: ContinuousClock.Instant?, metadata: Metadata) {
         guard let call = self.calls[localID], call.streamID == nil else { return }
+        var timeout = timeout
+        if timeout == nil, let deadline {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else {
+                self.finish(call, localID: localID, throwing: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+                return
+            }
+            timeout = remaining
+            if let context = self.context {
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                call.deadlineTimer = context.eventLoop.scheduleTask(in: TimeAmount(remaining)) {
+                    loopBound.value.deadlinePassed(localID: localID)
+                }
+            }
+        }
         guard let id = self.machine.openStream() else {
             self.finish(call, localID: localID, throwing: RPCError(code: .unavailable, message: "connection is closing; retry"))
             return
@@ -161,6 +183,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         headers.metadata = metadata.wireEntries(excluding: Self.dedicatedKeys)
         self.write { buffer in
             FrameEncoder.encode(type: .headers, streamID: id, message: headers, into: &buffer)
+        }
+    }
+
+    /// A transport deadline passed: the call fails with DEADLINE_EXCEEDED and the server is told
+    /// to forget the stream (CANCEL), unless the call already ended.
+    private func deadlinePassed(localID: Int) {
+        guard let call = self.calls[localID], !call.finished else { return }
+        self.finish(call, localID: localID, throwing: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+        if let id = call.streamID, self.localIDByStream.removeValue(forKey: id) != nil {
+            self.write { buffer in
+                FrameEncoder.encode(type: .cancel, streamID: id, payload: EmptyCollection(), into: &buffer)
+            }
+            self.streamEnded(id)
         }
     }
 

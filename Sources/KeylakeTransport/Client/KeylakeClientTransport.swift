@@ -148,7 +148,12 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
         options: CallOptions,
         _ closure: (RPCStream<Inbound, Outbound>, ClientContext) async throws -> T
     ) async throws -> T {
-        let connection = try await self.readyConnection()
+        // A scope's deadline (TransportDeadline) applies unless GRPCCore already enforces one.
+        let deadline = options.timeout == nil ? TransportDeadline.current : nil
+        if let deadline, deadline <= .now {
+            throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started")
+        }
+        let connection = try await self.readyConnection(deadline: deadline)
         let localID = self.nextLocalID.wrappingAdd(1, ordering: .relaxed).newValue
         let inbound = PartBuffer<RPCResponsePart<TransportBytes>>()
         let continuation = inbound
@@ -156,7 +161,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
         defer { connection.release(localID: localID) }
 
         let writer = ClientStreamWriter(
-            connection: connection, localID: localID, method: descriptor.wirePath, timeout: options.timeout)
+            connection: connection, localID: localID, method: descriptor.wirePath, timeout: options.timeout, deadline: deadline)
         let stream = RPCStream(
             descriptor: descriptor,
             inbound: RPCAsyncSequence(wrapping: inbound),
@@ -172,7 +177,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
 
     // MARK: - Connections
 
-    private func readyConnection() async throws -> ClientConnection {
+    private func readyConnection(deadline: ContinuousClock.Instant?) async throws -> ClientConnection {
         // Fast path: the connection is up (almost every call).
         if case .ready(let connection) = self.state.withLock({ $0.connection }) { return connection }
         enum Next { case use(ClientConnection), wait, fail(RPCError) }
@@ -209,7 +214,15 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                 switch next {
                 case .use(let connection): continuation.resume(returning: connection)
                 case .fail(let error): continuation.resume(throwing: error)
-                case .wait: break
+                case .wait:
+                    // A transport deadline bounds the wait (GRPCCore bounds it for CallOptions.timeout).
+                    if let deadline {
+                        let remaining = ContinuousClock.now.duration(to: deadline)
+                        self.group.any().scheduleTask(in: TimeAmount(Swift.max(remaining, .zero))) {
+                            let waiter = self.state.withLock { $0.waiters.removeValue(forKey: waiterID) }
+                            waiter?.resume(throwing: RPCError(code: .deadlineExceeded, message: "deadline exceeded while waiting for a connection"))
+                        }
+                    }
                 }
             }
         } onCancel: {

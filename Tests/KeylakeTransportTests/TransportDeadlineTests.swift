@@ -1,0 +1,163 @@
+import Foundation
+import GRPCCore
+import KeylakeProto
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SwiftProtobuf
+import Testing
+
+@testable import KeylakeTransport
+
+/// `TransportDeadline`: deadlines the client transport enforces itself (no `CallOptions.timeout`,
+/// so nothing in GRPCCore watches these calls).
+@Suite("Transport deadlines")
+struct TransportDeadlineTests {
+    let pki: TestPKI
+    let log = HandlerLog()
+
+    init() throws { self.pki = try TestPKI() }
+
+    var services: [any RegistrableRPCService] { [ScriptedDiagnostics(log: self.log)] }
+
+    static func echo(_ text: String) -> Keylake_Diagnostics_V1_EchoRequest {
+        .with { $0.payload = Data(text.utf8) }
+    }
+
+    @Test("the deadline reaches the server: the handler is cancelled and the caller gets DEADLINE_EXCEEDED; calls in time are unaffected")
+    func serverWork() async throws {
+        let files = try pki.files("app")
+        let log = self.log
+        try await withTestServer(pki: pki, services: services) { port, _ in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                let call = Task {
+                    try await TransportDeadline.withTimeout(.seconds(3)) {
+                        try await diagnostics.echo(Self.echo("sleep:60000"))
+                    }
+                }
+                #expect(await eventually(timeout: .seconds(20)) { log.started == 1 }, "the handler never started")
+                let error = await #expect(throws: RPCError.self) { _ = try await call.value }
+                #expect(error?.code == .deadlineExceeded)
+                #expect(await eventually { log.cancelled == 1 }, "the server handler was not cancelled")
+                #expect(log.completed == 0)
+                let response = try await TransportDeadline.withTimeout(.seconds(10)) {
+                    try await diagnostics.echo(Self.echo("in time"))
+                }
+                #expect(response.payload == Data("in time".utf8))
+            }
+        }
+    }
+
+    @Test("the client's own timer ends the call when the server never answers")
+    func silentServer() async throws {
+        let sslContext = try NIOSSLContext(configuration: try pki.files("kmsd").serverConfiguration())
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    try channel.pipeline.syncOperations.addHandler(HelloThenSilence())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { listener.close(promise: nil) }
+        var settings = ClientSettings()
+        settings.keepaliveInterval = .seconds(120)  // keepalive would end the call too (UNAVAILABLE)
+        settings.backoffInitial = .seconds(5)
+        let clock = ContinuousClock()
+        try await withTestClient(port: listener.localAddress!.port!, files: try pki.files("app"), settings: settings) { diagnostics, _ in
+            let started = clock.now
+            let error = await #expect(throws: RPCError.self) {
+                _ = try await TransportDeadline.withTimeout(.milliseconds(1_200)) {
+                    try await diagnostics.echo(Self.echo("hello?"))
+                }
+            }
+            let elapsed = clock.now - started
+            #expect(error?.code == .deadlineExceeded)
+            #expect(elapsed >= .milliseconds(1_200))
+            #expect(elapsed < .seconds(20))
+        }
+    }
+
+    @Test("waiting for a connection (waitForReady, nothing listening) ends at the deadline")
+    func waitingForConnection() async throws {
+        // A port that was free a moment ago and has nothing listening now.
+        let port = try await withTestServer(pki: pki, services: services) { port, _ in port }
+        var settings = ClientSettings()
+        settings.waitForReady = true
+        settings.backoffInitial = .milliseconds(50)
+        settings.backoffMax = .milliseconds(200)
+        let clock = ContinuousClock()
+        try await withTestClient(port: port, files: try pki.files("app"), settings: settings) { diagnostics, _ in
+            let started = clock.now
+            // Raced against 30 s: a wait the deadline does not bound would otherwise never end.
+            let outcome = await withTaskGroup(of: RPCError.Code??.self) { group in
+                group.addTask {
+                    do {
+                        _ = try await TransportDeadline.withTimeout(.milliseconds(1_500)) { try await diagnostics.echo(Self.echo("anyone?")) }
+                        return .some(nil)  // succeeded: no server should have answered
+                    } catch {
+                        return .some((error as? RPCError)?.code)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(30))
+                    return nil
+                }
+                let first = await group.next()!
+                group.cancelAll()
+                return first
+            }
+            let elapsed = clock.now - started
+            let code = try #require(outcome, "the call was still waiting for a connection 30 s later")
+            #expect(code == .deadlineExceeded)
+            #expect(elapsed >= .milliseconds(1_500))
+        }
+    }
+
+    @Test("an expired deadline fails at once; nested scopes keep the earlier deadline")
+    func scopes() async throws {
+        let files = try pki.files("app")
+        let log = self.log
+        try await withTestServer(pki: pki, services: services) { port, _ in
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                // One call first, so the client is running before the body can end.
+                _ = try await diagnostics.echo(Self.echo("first"))
+                let before = log.started
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await TransportDeadline.withTimeout(.zero) { try await diagnostics.echo(Self.echo("late")) }
+                }
+                #expect(error?.code == .deadlineExceeded)
+                #expect(log.started == before, "a call whose deadline had passed reached the server")
+            }
+        }
+        let outer = ContinuousClock.now.advanced(by: .seconds(1))
+        let (inner, nested, shorter) = await TransportDeadline.withTimeout(.seconds(1)) {
+            let inner = TransportDeadline.current
+            let nested = await TransportDeadline.withTimeout(.seconds(60)) { TransportDeadline.current }
+            let shorter = await TransportDeadline.withTimeout(.milliseconds(10)) { TransportDeadline.current }
+            return (inner, nested, shorter)
+        }
+        let innerDeadline = try #require(inner)
+        #expect(innerDeadline <= outer.advanced(by: .milliseconds(500)))
+        #expect(nested == inner, "a longer nested timeout must keep the enclosing deadline")
+        #expect(try #require(shorter) < innerDeadline, "a shorter nested timeout must win")
+        #expect(TransportDeadline.current == nil)
+    }
+}
+
+/// Answers HELLO, then ignores everything: a server that hung after the handshake.
+private final class HelloThenSilence: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        var hello = Keylake_Transport_V1_Hello()
+        hello.version = WireProtocol.version
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        FrameEncoder.encode(type: .hello, streamID: 0, prefix: WireProtocol.helloMagic, message: hello, into: &buffer)
+        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
