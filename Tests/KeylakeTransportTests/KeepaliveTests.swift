@@ -17,20 +17,6 @@ struct KeepaliveTests {
     func silentServer() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
-        let sslContext = try NIOSSLContext(configuration: try pki.files("kmsd").serverConfiguration())
-        // The silent server: answers HELLO on every connection, then reads and ignores
-        // everything. Plain channel handlers, so a connection accepted while the test winds down
-        // (a client reconnecting) needs no task to consume it.
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try channel.pipeline.syncOperations.addHandler(SilentServerHandler())
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        defer { listener.close(promise: nil) }
-        let port = listener.localAddress!.port!
         var settings = ClientSettings()
         settings.keepaliveInterval = .milliseconds(200)
         settings.keepaliveTimeout = .milliseconds(200)
@@ -38,30 +24,14 @@ struct KeepaliveTests {
 
         let clock = ContinuousClock()
         let started = clock.now
-        try await withTestClient(port: port, files: try pki.files("app"), settings: settings) { diagnostics, _ in
-            let error = await #expect(throws: RPCError.self) {
-                _ = try await diagnostics.echo(.with { $0.payload = Data("hello?".utf8) })
+        try await withSilentServer(pki: pki) { port in
+            try await withTestClient(port: port, files: try pki.files("app"), settings: settings) { diagnostics, _ in
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await diagnostics.echo(.with { $0.payload = Data("hello?".utf8) })
+                }
+                #expect(error?.code == .unavailable)
             }
-            #expect(error?.code == .unavailable)
         }
         #expect(clock.now - started < .seconds(15))
     }
-}
-
-/// Sends the server's HELLO when a connection becomes active (NIOSSL holds it until the
-/// handshake completes), then swallows every byte: a server that hung after the handshake.
-private final class SilentServerHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelActive(context: ChannelHandlerContext) {
-        var hello = Keylake_Transport_V1_Hello()
-        hello.version = WireProtocol.version
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        FrameEncoder.encode(type: .hello, streamID: 0, prefix: WireProtocol.helloMagic, message: hello, into: &buffer)
-        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

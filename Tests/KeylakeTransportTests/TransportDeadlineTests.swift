@@ -12,11 +12,12 @@ import Testing
 /// `TransportDeadline`: deadlines the client transport enforces itself (no `CallOptions.timeout`,
 /// so nothing in GRPCCore watches these calls).
 @Suite("Transport deadlines")
-struct TransportDeadlineTests {
+final class TransportDeadlineTests: Sendable {
     let pki: TestPKI
     let log = HandlerLog()
 
     init() throws { self.pki = try TestPKI() }
+    deinit { self.pki.remove() }
 
     var services: [any RegistrableRPCService] { [ScriptedDiagnostics(log: self.log)] }
 
@@ -50,31 +51,23 @@ struct TransportDeadlineTests {
 
     @Test("the client's own timer ends the call when the server never answers")
     func silentServer() async throws {
-        let sslContext = try NIOSSLContext(configuration: try pki.files("kmsd").serverConfiguration())
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try channel.pipeline.syncOperations.addHandler(HelloThenSilence())
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        defer { listener.close(promise: nil) }
         var settings = ClientSettings()
         settings.keepaliveInterval = .seconds(120)  // keepalive would end the call too (UNAVAILABLE)
         settings.backoffInitial = .seconds(5)
         let clock = ContinuousClock()
-        try await withTestClient(port: listener.localAddress!.port!, files: try pki.files("app"), settings: settings) { diagnostics, _ in
-            let started = clock.now
-            let error = await #expect(throws: RPCError.self) {
-                _ = try await TransportDeadline.withTimeout(.milliseconds(1_200)) {
-                    try await diagnostics.echo(Self.echo("hello?"))
+        try await withSilentServer(pki: pki) { port in
+            try await withTestClient(port: port, files: try pki.files("app"), settings: settings) { diagnostics, _ in
+                let started = clock.now
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await TransportDeadline.withTimeout(.milliseconds(1_200)) {
+                        try await diagnostics.echo(Self.echo("hello?"))
+                    }
                 }
+                let elapsed = clock.now - started
+                #expect(error?.code == .deadlineExceeded)
+                #expect(elapsed >= .milliseconds(1_200))
+                #expect(elapsed < .seconds(20))
             }
-            let elapsed = clock.now - started
-            #expect(error?.code == .deadlineExceeded)
-            #expect(elapsed >= .milliseconds(1_200))
-            #expect(elapsed < .seconds(20))
         }
     }
 
@@ -143,21 +136,4 @@ struct TransportDeadlineTests {
         #expect(try #require(shorter) < innerDeadline, "a shorter nested timeout must win")
         #expect(TransportDeadline.current == nil)
     }
-}
-
-/// Answers HELLO, then ignores everything: a server that hung after the handshake.
-private final class HelloThenSilence: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    func channelActive(context: ChannelHandlerContext) {
-        var hello = Keylake_Transport_V1_Hello()
-        hello.version = WireProtocol.version
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        FrameEncoder.encode(type: .hello, streamID: 0, prefix: WireProtocol.helloMagic, message: hello, into: &buffer)
-        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
