@@ -13,13 +13,15 @@ import Testing
 /// The transport over real TLS on loopback: identity, rejection of bad peers, multiplexing,
 /// deadlines, cancellation, shutdown and abuse.
 @Suite("Transport over mutual TLS", .timeLimit(.minutes(2)))
-struct TransportEndToEndTests {
+final class TransportEndToEndTests: Sendable {
     let pki: TestPKI
     let log = HandlerLog()
 
     init() throws {
         self.pki = try TestPKI()
     }
+
+    deinit { self.pki.remove() }
 
     var services: [any RegistrableRPCService] { [ScriptedDiagnostics(log: self.log)] }
 

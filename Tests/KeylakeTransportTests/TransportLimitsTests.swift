@@ -9,13 +9,15 @@ import Testing
 
 /// Limits and timers of the server transport, over real sockets.
 @Suite("Transport limits and timers", .timeLimit(.minutes(2)))
-struct TransportLimitsTests {
+final class TransportLimitsTests: Sendable {
     let pki: TestPKI
     let log = HandlerLog()
 
     init() throws {
         self.pki = try TestPKI()
     }
+
+    deinit { self.pki.remove() }
 
     var services: [any RegistrableRPCService] { [ScriptedDiagnostics(log: self.log)] }
 
