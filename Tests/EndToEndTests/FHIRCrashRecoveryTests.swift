@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import KeylakeProto
 import KeylakeTransport
-import Synchronization
 import Testing
 
 /// `kill -9` of fhird under concurrent write load, then a restart on the same home (issue 4,
@@ -33,16 +32,6 @@ struct FHIRCrashRecoveryTests {
         var failures: [String] = []
     }
 
-    /// Shared between the load loops and the killer.
-    final class Progress: Sendable {
-        private let count = Atomic<Int>(0)
-        private let killFlag = Atomic<Bool>(false)
-        func acknowledge() { self.count.add(1, ordering: .relaxed) }
-        var acknowledged: Int { self.count.load(ordering: .relaxed) }
-        var killed: Bool { self.killFlag.load(ordering: .sequentiallyConsistent) }
-        func markKilled() { self.killFlag.store(true, ordering: .sequentiallyConsistent) }
-    }
-
     @Test("SIGKILL during creates and updates: after restart every acknowledged version reads back identical and is audited")
     func killUnderWriteLoad() async throws {
         try await withWorkspace { workspace in
@@ -53,35 +42,21 @@ struct FHIRCrashRecoveryTests {
             let first = try await FHIRStandaloneDaemon.start(workspace, "fhird", config: "\(home)/fhird.json")
             let (datastoreID, keyARN) = try await FHIRTestData.cmkDatastore(home: home, kmsdPort: kmsdPort, fhirdPort: fhirdPort, name: "crash-recovery")
 
-            let progress = Progress()
-            let clock = ContinuousClock()
+            let progress = KillProgress()
             let results: [LoopResult] = try await withFHIRClients(Self.connections, home: home, port: fhirdPort, as: "app") { clients in
-                try await withThrowingTaskGroup(of: LoopResult?.self) { group in
-                    for (connection, client) in clients.enumerated() {
-                        for loop in 0..<Self.loopsPerConnection {
-                            group.addTask {
-                                await Self.load(
-                                    client, datastoreID: datastoreID, name: "c\(connection)l\(loop)", updates: loop.isMultiple(of: 2),
-                                    progress: progress)
-                            }
+                var loads: [@Sendable () async -> LoopResult] = []
+                for (connection, client) in clients.enumerated() {
+                    for loop in 0..<Self.loopsPerConnection {
+                        loads.append {
+                            await Self.load(
+                                client, datastoreID: datastoreID, name: "c\(connection)l\(loop)", updates: loop.isMultiple(of: 2),
+                                progress: progress)
                         }
                     }
-                    group.addTask {
-                        let deadline = clock.now + Self.maximumLoad
-                        while progress.acknowledged < Self.acknowledgedBeforeKill, clock.now < deadline {
-                            try await Task.sleep(for: .milliseconds(10))
-                        }
-                        // Mid-load: writes are in flight on both connections right now.
-                        progress.markKilled()
-                        _ = kill(first.process.pid, SIGKILL)
-                        return nil
-                    }
-                    var results: [LoopResult] = []
-                    for try await result in group {
-                        if let result { results.append(result) }
-                    }
-                    return results
                 }
+                return try await runLoadThenKill(
+                    pid: first.process.pid, progress: progress, acknowledgedBeforeKill: Self.acknowledgedBeforeKill,
+                    maximumLoad: Self.maximumLoad, loads: loads)
             }
             let status = await first.process.waitForExit(timeout: .seconds(20))
             #expect(status == 128 + SIGKILL, "fhird should have died of SIGKILL\n\(first.process.transcript)")
@@ -151,7 +126,7 @@ struct FHIRCrashRecoveryTests {
 
     /// Writes until fhird is killed and a call fails, recording every acknowledged write: new
     /// Patients, or (with `updates`) one Patient updated again and again with If-Match.
-    static func load(_ client: FHIRClient, datastoreID: String, name: String, updates: Bool, progress: Progress) async -> LoopResult {
+    static func load(_ client: FHIRClient, datastoreID: String, name: String, updates: Bool, progress: KillProgress) async -> LoopResult {
         var result = LoopResult()
         var current: (id: String, version: String)?
         for index in 0..<Self.maximumCallsPerLoop {

@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import KeylakeProto
 import KeylakeTransport
-import Synchronization
 import Testing
 
 /// `kill -9` of kmsd under load, then a restart on the same configuration (issue 3, "Tests that
@@ -39,16 +38,6 @@ struct KMSCrashRecoveryTests {
         var failures: [String] = []
     }
 
-    /// Shared between the load loops and the killer.
-    final class Progress: Sendable {
-        private let acknowledgedCount = Atomic<Int>(0)
-        private let killFlag = Atomic<Bool>(false)
-        func acknowledge() { self.acknowledgedCount.add(1, ordering: .relaxed) }
-        var acknowledged: Int { self.acknowledgedCount.load(ordering: .relaxed) }
-        var killed: Bool { self.killFlag.load(ordering: .sequentiallyConsistent) }
-        func markKilled() { self.killFlag.store(true, ordering: .sequentiallyConsistent) }
-    }
-
     @Test("SIGKILL during Encrypt/GenerateDataKey load: after restart keys, grants, ciphertexts and audit are intact")
     func killUnderLoad() async throws {
         try await withWorkspace { workspace in
@@ -69,34 +58,20 @@ struct KMSCrashRecoveryTests {
                 return (key, grant, "alias/crash-recovery")
             }
 
-            let progress = Progress()
-            let clock = ContinuousClock()
+            let progress = KillProgress()
             let results: [LoopResult] = try await withKMSClients(Self.connections, home: home, port: port, as: "admin") { clients in
-                try await withThrowingTaskGroup(of: LoopResult?.self) { group in
-                    for (connection, client) in clients.enumerated() {
-                        for loop in 0..<Self.loopsPerConnection {
-                            let operation: Operation = loop.isMultiple(of: 2) ? .encrypt : .generateDataKey
-                            group.addTask {
-                                await Self.load(client, keyID: alias, operation: operation, name: "crash-\(connection)-\(loop)", progress: progress)
-                            }
+                var loads: [@Sendable () async -> LoopResult] = []
+                for (connection, client) in clients.enumerated() {
+                    for loop in 0..<Self.loopsPerConnection {
+                        let operation: Operation = loop.isMultiple(of: 2) ? .encrypt : .generateDataKey
+                        loads.append {
+                            await Self.load(client, keyID: alias, operation: operation, name: "crash-\(connection)-\(loop)", progress: progress)
                         }
                     }
-                    group.addTask {
-                        let deadline = clock.now + Self.maximumLoad
-                        while progress.acknowledged < Self.acknowledgedBeforeKill, clock.now < deadline {
-                            try await Task.sleep(for: .milliseconds(10))
-                        }
-                        // Mid-load: calls are in flight on both connections right now.
-                        progress.markKilled()
-                        _ = kill(first.process.pid, SIGKILL)
-                        return nil
-                    }
-                    var results: [LoopResult] = []
-                    for try await result in group {
-                        if let result { results.append(result) }
-                    }
-                    return results
                 }
+                return try await runLoadThenKill(
+                    pid: first.process.pid, progress: progress, acknowledgedBeforeKill: Self.acknowledgedBeforeKill,
+                    maximumLoad: Self.maximumLoad, loads: loads)
             }
             let status = await first.process.waitForExit(timeout: .seconds(10))
             #expect(status == 128 + SIGKILL, "kmsd should have died of SIGKILL\n\(first.process.transcript)")
@@ -153,7 +128,7 @@ struct KMSCrashRecoveryTests {
     }
 
     /// Calls `operation` in a loop until kmsd is killed and a call fails, recording every success.
-    static func load(_ client: KMSClient, keyID: String, operation: Operation, name: String, progress: Progress) async -> LoopResult {
+    static func load(_ client: KMSClient, keyID: String, operation: Operation, name: String, progress: KillProgress) async -> LoopResult {
         var result = LoopResult()
         for index in 0..<Self.maximumCallsPerLoop {
             let requestID = "\(name)-\(index)"
