@@ -130,6 +130,11 @@ final class TransportDeadlineTests: Sendable {
             let shorter = await TransportDeadline.withTimeout(.milliseconds(10)) { TransportDeadline.current }
             return (inner, nested, shorter)
         }
+        // Out-of-range timeouts neither trap nor mean "no deadline".
+        let huge = await TransportDeadline.withTimeout(.seconds(Int64.max)) { TransportDeadline.current }
+        #expect(try #require(huge) > ContinuousClock.now.advanced(by: .seconds(365 * 24 * 3600)))
+        let negative = await TransportDeadline.withTimeout(.seconds(-5)) { TransportDeadline.current }
+        #expect(try #require(negative) <= ContinuousClock.now)
         let innerDeadline = try #require(inner)
         #expect(innerDeadline <= outer.advanced(by: .milliseconds(500)))
         #expect(nested == inner, "a longer nested timeout must keep the enclosing deadline")

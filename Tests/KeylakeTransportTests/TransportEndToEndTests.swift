@@ -196,6 +196,32 @@ final class TransportEndToEndTests: Sendable {
         }
     }
 
+    @Test("hostile timeout_micros (the largest value, and 1 µs) neither crashes the server nor stalls its other calls", arguments: [UInt64.max, 1])
+    func hostileTimeout(micros: UInt64) async throws {
+        var headers = Keylake_Transport_V1_RequestHeaders()
+        headers.method = "/keylake.diagnostics.v1.Diagnostics/Echo"
+        headers.timeoutMicros = micros
+        var buffer = ByteBuffer()
+        FrameEncoder.encode(type: .headers, streamID: 1, message: headers, into: &buffer)
+        let request: [UInt8] = try self.echo("quick").serializedBytes()
+        FrameEncoder.encode(Frame(type: .message, flags: .endStream, streamID: 1, payload: ByteBuffer(bytes: request)), into: &buffer)
+        let bytes = RawTLSClient.hello() + Array(buffer.readableBytesView)
+        let files = try pki.files("app")
+        try await withTestServer(pki: pki, services: services) { port, _ in
+            let outcome = try await RawTLSClient.exchange(
+                port: port, files: files, send: bytes, timeout: .seconds(30), until: { frames in frames.contains { $0.type == .status } })
+            let statusFrame = try #require(outcome.frames.first { $0.type == .status && $0.streamID == 1 }, "no STATUS within 30 s")
+            let status = try Keylake_Transport_V1_Status(serializedBytes: Array(statusFrame.payload.readableBytesView))
+            // A practically infinite deadline lets the call finish; 1 µs ends it at once.
+            let expected: GRPCCore.Status.Code = micros == 1 ? .deadlineExceeded : .ok
+            #expect(status.code == UInt32(expected.rawValue))
+            try await withTestClient(port: port, files: files) { diagnostics, _ in
+                let response = try await diagnostics.echo(self.echo("after"))
+                #expect(response.payload == Data("after".utf8))
+            }
+        }
+    }
+
     @Test("client cancellation reaches the server")
     func cancellation() async throws {
         let files = try pki.files("app")

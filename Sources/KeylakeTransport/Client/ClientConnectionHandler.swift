@@ -174,7 +174,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         headers.method = method
         if let timeout, timeout > .zero {
             let (seconds, attos) = timeout.components
-            headers.timeoutMicros = UInt64(clamping: seconds * 1_000_000 + attos / 1_000_000_000_000)
+            let (micros, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+            headers.timeoutMicros = overflow ? UInt64(Int64.max) : UInt64(clamping: micros + attos / 1_000_000_000_000)
         }
         headers.requestID = metadata.firstString(KeylakeMetadataKey.requestID) ?? RequestID.make()
         headers.traceparent = metadata.firstString(KeylakeMetadataKey.traceparent) ?? ""

@@ -18,10 +18,15 @@
 public enum TransportDeadline {
     @TaskLocal static var current: ContinuousClock.Instant?
 
+    /// The longest timeout a scope takes: longer ones are treated as this (a century), so that
+    /// the deadline never overflows the clock.
+    public static let longestTimeout: Duration = .seconds(100 * 365 * 24 * 3600)
+
     /// Runs `body` with calls bounded by `timeout` from now (or by an enclosing scope's earlier
-    /// deadline).
+    /// deadline). A timeout of zero or less means the deadline has passed: calls fail at once
+    /// with `DEADLINE_EXCEEDED`.
     public static func withTimeout<T>(_ timeout: Duration, _ body: () async throws -> T) async rethrows -> T {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let deadline = ContinuousClock.now.advanced(by: Swift.min(Swift.max(timeout, .zero), Self.longestTimeout))
         let effective = Self.current.map { Swift.min($0, deadline) } ?? deadline
         return try await Self.$current.withValue(effective) { try await body() }
     }

@@ -572,16 +572,22 @@ extension MethodDescriptor {
 }
 
 extension TimeAmount {
+    /// The same span, saturating at the largest `TimeAmount` (a peer's `timeout_micros` can be
+    /// up to 2^64 - 1 µs, more nanoseconds than an `Int64` holds).
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let (nanoseconds, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflowAgain) = nanoseconds.addingReportingOverflow(attoseconds / 1_000_000_000)
+        self = .nanoseconds(overflow || overflowAgain ? (seconds < 0 ? .min : .max) : total)
     }
 }
 
 extension Duration {
-    /// Whole milliseconds.
+    /// Whole milliseconds, saturating.
     var milliseconds: Int64 {
         let (seconds, attoseconds) = self.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        let (total, overflowAgain) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
+        return overflow || overflowAgain ? (seconds < 0 ? .min : .max) : total
     }
 }
