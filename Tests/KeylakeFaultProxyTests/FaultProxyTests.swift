@@ -145,11 +145,18 @@ struct FaultProxyTests {
 
             try proxy.addToxic(Toxic(spec: "slow_close delay=600"))
             let slow = try await TestClient.connect(port: port)
+            // The upstream closes only after it got these bytes, and the delay starts there: so
+            // the close cannot reach the client earlier than 600 ms after this instant, however
+            // late a loaded machine timestamps the client's read of the reply.
+            let sent = ContinuousClock.now
             try await slow.send([4, 5])
             #expect(try await slow.receive(2) == [4, 5])
             try await waitUntil { slow.inbox.snapshot.closed }
-            let slowClose = try #require(slow.inbox.contents.withLock { timing in timing.closedAt.flatMap { closed in timing.lastReadAt.map { closed - $0 } } })
-            #expect(slowClose >= .milliseconds(500), "slow close after \(slowClose)")
+            let (closedAt, slowClose) = try #require(
+                slow.inbox.contents.withLock { timing in
+                    timing.closedAt.flatMap { closed in timing.lastReadAt.map { (closed, closed - $0) } }
+                })
+            #expect(closedAt - sent >= .milliseconds(600), "closed \(closedAt - sent) after the request was sent")
             #expect(slowClose > promptClose, "prompt \(promptClose), slow \(slowClose)")
         }
     }

@@ -110,14 +110,9 @@ struct SchemaMigrationTests {
         #expect(try search("smith") == ["p4"])
         #expect(try search("brown") == ["p1"])
         #expect(try store.integer("SELECT resource_key FROM resource WHERE resource_id = 'p4'") == 4)
-        // A stale version is still refused after the migration.
-        #expect(throws: DataStoreError(code: .versionConflict, message: "")) {
-            try store.commit([try fixtureWriteSync(fixture, "p2")])
-        }
-    }
-
-    /// A version-1 write of an existing resource: always a conflict.
-    private func fixtureWriteSync(_ fixture: StoreFixture, _ id: String) throws -> ResourceWrite {
-        ResourceWrite(datastoreID: fixture.datastore.id, resourceType: .patient, resourceID: id, versionID: 1, lastUpdated: 8000, content: .deleted, tokens: [])
+        // A stale version of a migrated resource (p2 is at version 2) is still refused.
+        let stale = ResourceWrite(
+            datastoreID: ds, resourceType: .patient, resourceID: "p2", versionID: 1, lastUpdated: 8000, content: .deleted, tokens: [])
+        #expect(throws: DataStoreError(code: .versionConflict, message: "")) { try store.commit([stale]) }
     }
 }
