@@ -165,7 +165,7 @@ final class ProxyConnection {
         ClientBootstrap(group: self.eventLoop)
             .connectTimeout(TimeAmount(self.settings.connectTimeout))
             .channelOption(.autoRead, value: false)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ProxyChannelHandler(connection: bound.value, side: .upstream))
