@@ -57,6 +57,9 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
         var nextWaiterID = 0
         var shutdownRequested = false
         var backoffWakeUp: CheckedContinuation<Void, Never>?
+        /// Set once the current backoff has ended (slept, cancelled or shut down), so a wake-up
+        /// waiter that starts only after that returns at once instead of waiting for ever.
+        var backoffEnded = false
     }
 
     private let configuration: Configuration
@@ -110,7 +113,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                 }
             } catch {
                 attempt += 1
-                let message = "cannot connect to \(self.configuration.host):\(self.configuration.port): \(error)"
+                let message = "cannot connect to \(self.configuration.host):\(self.configuration.port): \(ConnectionFailure.describe(error))"
                 self.configuration.logger.debug("connection attempt failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                 let waitForReady = self.configuration.settings.waitForReady
                 let waiters = self.state.withLock { state -> [CheckedContinuation<ClientConnection, any Error>] in
@@ -219,8 +222,14 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                     if let deadline {
                         let remaining = ContinuousClock.now.duration(to: deadline)
                         self.group.any().scheduleTask(in: TimeAmount(Swift.max(remaining, .zero))) {
-                            let waiter = self.state.withLock { $0.waiters.removeValue(forKey: waiterID) }
-                            waiter?.resume(throwing: RPCError(code: .deadlineExceeded, message: "deadline exceeded while waiting for a connection"))
+                            let (waiter, lastError) = self.state.withLock { state -> (CheckedContinuation<ClientConnection, any Error>?, String?) in
+                                let waiter = state.waiters.removeValue(forKey: waiterID)
+                                if case .backingOff(let lastError) = state.connection { return (waiter, lastError) }
+                                return (waiter, nil)
+                            }
+                            // Say why no connection came: the last attempt's cause, if there was one.
+                            let message = "deadline exceeded while waiting for a connection" + (lastError.map { " (\($0))" } ?? "")
+                            waiter?.resume(throwing: RPCError(code: .deadlineExceeded, message: message))
                         }
                     }
                 }
@@ -240,7 +249,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
         let logger = self.configuration.logger
         let bootstrap = ClientBootstrap(group: ready.futureResult.eventLoop)
             .connectTimeout(TimeAmount(settings.connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -282,14 +291,17 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
         let capped = min(base, settings.backoffMax.seconds)
         let jittered = capped * Double.random(in: (1 - settings.backoffJitter)...(1 + settings.backoffJitter))
         let delay = Duration.milliseconds(Int64(jittered * 1000))
+        self.state.withLock { $0.backoffEnded = false }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 try? await Task.sleep(for: delay)
             }
             group.addTask {
                 await withCheckedContinuation { continuation in
+                    // The sleeper may already have ended (cancellation ends it at once, possibly
+                    // before this task first runs): then there is nothing to wait for.
                     let resumeNow = self.state.withLock { state -> Bool in
-                        if state.shutdownRequested { return true }
+                        if state.shutdownRequested || state.backoffEnded { return true }
                         state.backoffWakeUp = continuation
                         return false
                     }
@@ -299,6 +311,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
             await group.next()
             // Whichever finished first, release the other.
             let wakeUp = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.backoffEnded = true
                 defer { state.backoffWakeUp = nil }
                 return state.backoffWakeUp
             }
