@@ -46,11 +46,15 @@ enum PythonEnvironment {
     /// Whether the schema check runs: protoc is there, or CI demands it.
     static var runSchemaCheck: Bool { self.hasProtoc || self.isCI }
 
-    /// `python3` on PATH can import the `protobuf` package.
+    /// The interop client's interpreter, run as the test user, can import the `protobuf` package.
     static let hasProtobuf: Bool = {
+        let python = TestUser.python
+        guard let command = try? TestUser.command(python.executable, python.arguments + ["-c", "import ssl, google.protobuf"]) else {
+            return false
+        }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import ssl, google.protobuf"]
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -87,17 +91,22 @@ final class Workspace: Sendable {
         self.directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("keylake-e2e-\(UUID().uuidString.prefix(12))").standardizedFileURL.path
         try FileManager.default.createDirectory(atPath: "\(self.directory)/logs", withIntermediateDirectories: true)
+        TestUser.own(self.directory)
     }
 
     /// A path inside the workspace.
     func path(_ relative: String) -> String { "\(self.directory)/\(relative)" }
 
-    /// Starts a process whose output is logged in the workspace.
+    /// Starts a process whose output is logged in the workspace, as the test user (``TestUser``:
+    /// never root), with the workspace as its home.
     func start(
         _ name: String, executable: String, _ arguments: [String], environment: [String: String] = [:]
     ) throws -> Subprocess {
+        TestUser.own(self.directory)
+        let command = try TestUser.command(executable, arguments)
         let process = try Subprocess(
-            name: name, executable: executable, arguments: arguments, environment: environment,
+            name: name, executable: command.executable, arguments: command.arguments,
+            environment: ["HOME": self.directory].merging(environment) { _, given in given },
             logDirectory: self.path("logs"))
         self.started.withLock { $0.append(process) }
         return process
@@ -137,8 +146,9 @@ final class Workspace: Sendable {
 
     /// Runs the Python interop client to completion.
     func interopClient(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> CompletedProcess {
-        try await self.run(
-            "health_client.py", executable: "/usr/bin/env", ["python3", TestPaths.interopClient] + arguments,
+        let python = TestUser.python
+        return try await self.run(
+            "health_client.py", executable: python.executable, python.arguments + [TestPaths.interopClient] + arguments,
             environment: ["PYTHONDONTWRITEBYTECODE": "1"], timeout: timeout)
     }
 
