@@ -31,9 +31,9 @@ enum Bundles {
         try #require(try JSONValue.parse(Array(text.utf8)).objectValue)
     }
 
-    /// Sends a Bundle; returns the response Bundle.
+    /// Sends a Bundle; returns the response Bundle. Bundles of up to 500 entries: a heavy call.
     static func send(_ system: TestSystem, _ datastore: String, _ bundle: [UInt8]) async throws -> JSONObject {
-        let response = try await system.app.processBundle(.with { $0.datastoreID = datastore; $0.bundle = Data(bundle) }, options: .test)
+        let response = try await system.app.processBundle(.with { $0.datastoreID = datastore; $0.bundle = Data(bundle) }, options: .bulk)
         return try #require(try JSONValue.parse(Array(response.bundle)).objectValue)
     }
 

@@ -7,7 +7,7 @@ import SwiftProtobuf
 import Testing
 
 /// Batch and transaction Bundles over real mTLS against an in-process kmsd.
-@Suite("fhird: batch and transaction Bundles", .timeLimit(.minutes(5)))
+@Suite("fhird: batch and transaction Bundles", .timeLimit(.minutes(10)))
 struct BundleTests {
     static let patientText = #"{"resourceType":"Patient","name":[{"family":"Bundleson","given":["Bea"]}],"gender":"female","birthDate":"1980-02-03"}"#
 

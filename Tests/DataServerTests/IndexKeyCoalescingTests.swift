@@ -94,10 +94,10 @@ struct IndexKeyCoalescingTests {
         return try WrappedIndexKey(serialized: bytes)
     }
 
-    /// Polls `condition` every few milliseconds for at most `timeout`; records an issue and throws
-    /// when it never holds.
+    /// Polls `condition` every few milliseconds for at most `timeout` (long: only a hang should
+    /// trip it, not a loaded machine); records an issue and throws when it never holds.
     static func waitUntil(
-        _ what: String, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
+        _ what: String, timeout: Duration = .seconds(120), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
@@ -139,7 +139,9 @@ struct IndexKeyCoalescingTests {
 
     @Test("64 concurrent requests against an unwrap with latency: far fewer unwraps, all succeed with their generation's key")
     func sixtyFourRequestsFreeRunning() async throws {
-        let script = ScriptedUnwrap(gated: false, latency: .milliseconds(20))
+        // Each unwrap stays in flight long enough that the 64 requests, started together, arrive
+        // during the first one or two even when a loaded machine schedules them late.
+        let script = ScriptedUnwrap(gated: false, latency: .milliseconds(200))
         let coalescer = IndexKeyUnwrapCoalescer(unwrap: script.unwrap)
         let wrapped = try Self.wrappedKey(1)
         let requests = (0..<64).map { _ in Self.request(coalescer, wrapped) }

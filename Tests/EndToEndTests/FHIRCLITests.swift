@@ -4,7 +4,7 @@ import Testing
 /// `keylake healthlake …` and `keylake fhir …` against `keylake dev up`: AWS-CLI-shaped JSON for
 /// datastores, FHIR JSON for resources, and on failure exit status 254 with the error name and
 /// the OperationOutcome on stderr.
-@Suite("keylake healthlake and fhir CLI against dev up", .timeLimit(.minutes(4)))
+@Suite("keylake healthlake and fhir CLI against dev up", .timeLimit(.minutes(10)))
 struct FHIRCLITests {
     typealias P = KMSPrincipals
 

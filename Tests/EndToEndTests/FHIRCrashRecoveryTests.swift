@@ -8,13 +8,14 @@ import Testing
 /// "Tests that must exist"): every acknowledged create and update reads back byte for byte as
 /// the acknowledgement returned it, and kmsd's audit trail has the data-key events of every
 /// acknowledged version.
-@Suite("fhird: kill -9 under write load and restart", .timeLimit(.minutes(5)))
+@Suite("fhird: kill -9 under write load and restart", .timeLimit(.minutes(15)))
 struct FHIRCrashRecoveryTests {
     static let connections = 2
     static let loopsPerConnection = 12
-    /// fhird is killed once this many writes were acknowledged (or after `maximumLoad`).
+    /// fhird is killed once this many writes were acknowledged (or after `maximumLoad`, which
+    /// only a hang reaches: the test needs the writes, however slow a loaded machine makes them).
     static let acknowledgedBeforeKill = 250
-    static let maximumLoad: Duration = .seconds(60)
+    static let maximumLoad: Duration = .seconds(240)
     static let maximumCallsPerLoop = 20_000
 
     /// A write fhird acknowledged: it must survive the crash.
@@ -58,7 +59,7 @@ struct FHIRCrashRecoveryTests {
                     pid: first.process.pid, progress: progress, acknowledgedBeforeKill: Self.acknowledgedBeforeKill,
                     maximumLoad: Self.maximumLoad, loads: loads)
             }
-            let status = await first.process.waitForExit(timeout: .seconds(20))
+            let status = await first.process.waitForExit(timeout: .seconds(60))
             #expect(status == 128 + SIGKILL, "fhird should have died of SIGKILL\n\(first.process.transcript)")
             let acknowledged = results.flatMap(\.acknowledged)
             let failures = results.flatMap(\.failures)
@@ -118,9 +119,9 @@ struct FHIRCrashRecoveryTests {
                 try await expectAuditChainValid(admin)
             }
             second.process.terminate()
-            #expect(await second.process.waitForExit(timeout: .seconds(30)) == 0, "\(second.process.transcript)")
+            #expect(await second.process.waitForExit(timeout: .seconds(120)) == 0, "\(second.process.transcript)")
             kmsd.process.terminate()
-            #expect(await kmsd.process.waitForExit(timeout: .seconds(30)) == 0, "\(kmsd.process.transcript)")
+            #expect(await kmsd.process.waitForExit(timeout: .seconds(120)) == 0, "\(kmsd.process.transcript)")
         }
     }
 

@@ -3,7 +3,7 @@ import Testing
 
 /// `keylake kms <operation>` against `keylake dev up`: AWS-CLI-shaped JSON on stdout, and exit
 /// status 254 with "An error occurred (<ExceptionName>) when calling the <Op> operation" on stderr.
-@Suite("keylake kms CLI against dev up", .timeLimit(.minutes(3)))
+@Suite("keylake kms CLI against dev up", .timeLimit(.minutes(10)))
 struct KMSCLITests {
     typealias P = KMSPrincipals
 

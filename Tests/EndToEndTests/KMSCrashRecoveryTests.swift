@@ -7,15 +7,16 @@ import Testing
 /// `kill -9` of kmsd under load, then a restart on the same configuration (issue 3, "Tests that
 /// must exist"): keys, grants and the audit trail are intact, every acknowledged Encrypt and
 /// GenerateDataKey still decrypts, and every acknowledged call is in the audit trail.
-@Suite("kmsd: kill -9 under load and restart", .timeLimit(.minutes(3)))
+@Suite("kmsd: kill -9 under load and restart", .timeLimit(.minutes(10)))
 struct KMSCrashRecoveryTests {
     typealias P = KMSPrincipals
 
     static let connections = 2
     static let loopsPerConnection = 16
-    /// kmsd is killed once this many calls were acknowledged (or after `maximumLoad`).
+    /// kmsd is killed once this many calls were acknowledged (or after `maximumLoad`, which only
+    /// a hang reaches: the test needs the calls, however slow a loaded machine makes them).
     static let acknowledgedBeforeKill = 400
-    static let maximumLoad: Duration = .seconds(20)
+    static let maximumLoad: Duration = .seconds(180)
     static let maximumCallsPerLoop = 50_000
 
     enum Operation: String, Sendable {
@@ -73,7 +74,7 @@ struct KMSCrashRecoveryTests {
                     pid: first.process.pid, progress: progress, acknowledgedBeforeKill: Self.acknowledgedBeforeKill,
                     maximumLoad: Self.maximumLoad, loads: loads)
             }
-            let status = await first.process.waitForExit(timeout: .seconds(10))
+            let status = await first.process.waitForExit(timeout: .seconds(60))
             #expect(status == 128 + SIGKILL, "kmsd should have died of SIGKILL\n\(first.process.transcript)")
             let acknowledged = results.flatMap(\.acknowledged)
             let failures = results.flatMap(\.failures)
@@ -123,7 +124,7 @@ struct KMSCrashRecoveryTests {
                 #expect(try await app.decrypt(.make { $0.ciphertextBlob = blob.ciphertextBlob }, options: .kmsTest).plaintext == Data("after restart".utf8))
             }
             second.process.terminate()
-            #expect(await second.process.waitForExit(timeout: .seconds(20)) == 0, "\(second.process.transcript)")
+            #expect(await second.process.waitForExit(timeout: .seconds(120)) == 0, "\(second.process.transcript)")
         }
     }
 

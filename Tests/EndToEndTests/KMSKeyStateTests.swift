@@ -5,7 +5,7 @@ import KeylakeTransport
 import Testing
 
 /// Key states, wrong keys, wrong contexts and rotation against a real kmsd over mTLS.
-@Suite("kmsd: key states, wrong keys and contexts, rotation over RPC", .timeLimit(.minutes(3)))
+@Suite("kmsd: key states, wrong keys and contexts, rotation over RPC", .timeLimit(.minutes(10)))
 struct KMSKeyStateTests {
     @Test("disable, enable, schedule and cancel deletion change what Encrypt and Decrypt may do, at once")
     func keyStates() async throws {

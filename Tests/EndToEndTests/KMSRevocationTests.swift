@@ -9,7 +9,7 @@ import Testing
 /// connections as the data service, authorised only by a grant, the key administrator revokes the
 /// grant (or retires it, disables the key, schedules its deletion); no call invoked after that
 /// call returned may succeed. Serialized, so each case has the machine to itself.
-@Suite("kmsd: grant revocation under load", .serialized, .timeLimit(.minutes(3)))
+@Suite("kmsd: grant revocation under load", .serialized, .timeLimit(.minutes(15)))
 struct KMSRevocationTests {
     typealias P = KMSPrincipals
 
@@ -17,35 +17,52 @@ struct KMSRevocationTests {
     static let loopsPerConnection = 16
     /// The take-away is invoked once the load has run this long and every loop finished a call.
     static let takeAwayAfter: Duration = .seconds(1)
-    /// The load goes on this long after the take-away returned.
+    /// The load goes on this long after the take-away returned, and until the loops invoked
+    /// `callsAfterTakeAway` calls after it (however slow a loaded machine makes each call).
     static let loadAfterTakeAway: Duration = .seconds(2)
-    /// Bounds on the load, whatever happens.
-    static let maximumLoad: Duration = .seconds(30)
+    static let callsAfterTakeAway = connections * loopsPerConnection
+    /// Bounds on the load, whatever happens: only a hang reaches it.
+    static let maximumLoad: Duration = .seconds(180)
     static let maximumCallsPerLoop = 20_000
 
     /// Shared by the loops and the task that takes access away.
     final class LoadControl: Sendable {
         let start: ContinuousClock.Instant
         private let completedCalls = Atomic<Int>(0)
+        /// Calls invoked at or after `returnedOffset`.
+        private let callsAfter = Atomic<Int>(0)
+        /// Nanoseconds after `start` at which the take-away returned; `Int64.max` until then.
+        private let returnedOffset = Atomic<Int64>(.max)
         /// Nanoseconds after `start` at which the loops stop; `Int64.max` until the take-away returned.
         private let stopOffset = Atomic<Int64>(.max)
 
         init(start: ContinuousClock.Instant) { self.start = start }
 
-        func completed() { self.completedCalls.add(1, ordering: .relaxed) }
+        private func nanoseconds(_ instant: ContinuousClock.Instant) -> Int64 {
+            let offset = instant - self.start
+            return offset.components.seconds * 1_000_000_000 + offset.components.attoseconds / 1_000_000_000
+        }
+
+        /// A call invoked at `invoked` completed.
+        func completed(invoked: ContinuousClock.Instant) {
+            self.completedCalls.add(1, ordering: .relaxed)
+            if self.nanoseconds(invoked) >= self.returnedOffset.load(ordering: .sequentiallyConsistent) {
+                self.callsAfter.add(1, ordering: .relaxed)
+            }
+        }
         var completedCount: Int { self.completedCalls.load(ordering: .relaxed) }
 
-        func stop(at instant: ContinuousClock.Instant) {
-            let offset = instant - self.start
-            let nanoseconds = offset.components.seconds * 1_000_000_000 + offset.components.attoseconds / 1_000_000_000
-            self.stopOffset.store(nanoseconds, ordering: .sequentiallyConsistent)
+        /// The take-away returned at `returned`: the loops stop at `stop`, once enough calls were
+        /// invoked after `returned`.
+        func tookAway(returned: ContinuousClock.Instant, stop: ContinuousClock.Instant) {
+            self.returnedOffset.store(self.nanoseconds(returned), ordering: .sequentiallyConsistent)
+            self.stopOffset.store(self.nanoseconds(stop), ordering: .sequentiallyConsistent)
         }
 
         func shouldStop(at instant: ContinuousClock.Instant) -> Bool {
-            let offset = instant - self.start
-            if offset >= KMSRevocationTests.maximumLoad { return true }
-            let nanoseconds = offset.components.seconds * 1_000_000_000 + offset.components.attoseconds / 1_000_000_000
-            return nanoseconds >= self.stopOffset.load(ordering: .sequentiallyConsistent)
+            if instant - self.start >= KMSRevocationTests.maximumLoad { return true }
+            return self.nanoseconds(instant) >= self.stopOffset.load(ordering: .sequentiallyConsistent)
+                && self.callsAfter.load(ordering: .relaxed) >= KMSRevocationTests.callsAfterTakeAway
         }
     }
 
@@ -165,7 +182,7 @@ struct KMSRevocationTests {
                             let invoked = clock.now
                             try await takeAway.perform(admin, keyID: key.keyID, grant: grant)
                             let returned = clock.now
-                            control.stop(at: returned + Self.loadAfterTakeAway)
+                            control.tookAway(returned: returned, stop: returned + Self.loadAfterTakeAway)
                             return .revocation(Revocation(invoked: invoked, returned: returned))
                         }
                         var all: [Call] = []
@@ -248,7 +265,7 @@ struct KMSRevocationTests {
                 try await client.decrypt(request, metadata: .kms(requestID: requestID), options: .kmsTest)
             }
             let completed = clock.now
-            control.completed()
+            control.completed(invoked: invoked)
             calls.append(Call(requestID: requestID, invoked: invoked, completed: completed, outcome: failure.map { .failure($0.name) } ?? .success))
         }
         return calls

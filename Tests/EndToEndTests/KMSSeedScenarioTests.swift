@@ -7,7 +7,7 @@ import Testing
 /// The seed document's scenario against a real kmsd over mTLS: the HealthLake role may use the
 /// key only through the data service, the service acts for it and is audited as `invokedBy`, and
 /// nobody else may claim to act for someone.
-@Suite("kmsd: seed scenario over RPC", .timeLimit(.minutes(3)))
+@Suite("kmsd: seed scenario over RPC", .timeLimit(.minutes(10)))
 struct KMSSeedScenarioTests {
     typealias P = KMSPrincipals
 

@@ -46,15 +46,16 @@ struct FaultProxyTests {
             let elapsed = ContinuousClock.now - started
             // Both directions: at least 2 × (300 - 50) ms.
             #expect(elapsed >= .milliseconds(500), "elapsed \(elapsed)")
-            #expect(elapsed < .seconds(10))
             try proxy.removeToxic(named: "latency")
             // With the toxic a round trip takes at least 2 × (300 - 50) ms on the event loop;
             // without it, far less (timed on the event loop: the test task may resume late).
-            // The fastest of five decides: an event loop of the shared group can stall on a loaded
-            // machine for one trip, but a toxic still in force delays every trip.
+            // One trip under 450 ms decides, of up to twenty: an event loop of the shared group can
+            // stall on a loaded machine for a trip or several, but a toxic still in force delays
+            // every trip.
             var trips: [Duration] = []
-            for byte in UInt8(5)...9 {
+            for byte in UInt8(5)...24 {
                 trips.append(try await client.roundTrip([byte], total: Int(byte)))
+                if trips.last! < .milliseconds(450) { break }
             }
             #expect(trips.min()! < .milliseconds(450), "round trips \(trips) after the latency toxic was removed")
             await client.close()
@@ -137,11 +138,20 @@ struct FaultProxyTests {
     @Test("slow_close delays the close that follows the upstream's close; without it the close follows at once")
     func slowClose() async throws {
         try await withEchoProxy(closeAfterReply: true) { proxy, port in
-            let prompt = try await TestClient.connect(port: port)
-            try await prompt.send([1, 2, 3])
-            #expect(try await prompt.receive(3) == [1, 2, 3])
-            try await waitUntil { prompt.inbox.snapshot.closed }
-            let promptClose = try #require(prompt.inbox.contents.withLock { timing in timing.closedAt.flatMap { closed in timing.lastReadAt.map { closed - $0 } } })
+            // Without the toxic the close reaches the client sooner than 600 ms after the request
+            // was sent. One such close of up to five connections decides: a loaded machine can
+            // stall a connection or several, but a close delay in force would hold every one.
+            var promptCloses: [Duration] = []
+            for _ in 0..<5 {
+                let prompt = try await TestClient.connect(port: port)
+                let sent = ContinuousClock.now
+                try await prompt.send([1, 2, 3])
+                #expect(try await prompt.receive(3) == [1, 2, 3])
+                try await waitUntil { prompt.inbox.snapshot.closed }
+                promptCloses.append(try #require(prompt.inbox.contents.withLock { $0.closedAt }) - sent)
+                if promptCloses.last! < .milliseconds(600) { break }
+            }
+            #expect(promptCloses.min()! < .milliseconds(600), "closes \(promptCloses) after the request was sent, without the toxic")
 
             try proxy.addToxic(Toxic(spec: "slow_close delay=600"))
             let slow = try await TestClient.connect(port: port)
@@ -152,12 +162,8 @@ struct FaultProxyTests {
             try await slow.send([4, 5])
             #expect(try await slow.receive(2) == [4, 5])
             try await waitUntil { slow.inbox.snapshot.closed }
-            let (closedAt, slowClose) = try #require(
-                slow.inbox.contents.withLock { timing in
-                    timing.closedAt.flatMap { closed in timing.lastReadAt.map { (closed, closed - $0) } }
-                })
+            let closedAt = try #require(slow.inbox.contents.withLock { $0.closedAt })
             #expect(closedAt - sent >= .milliseconds(600), "closed \(closedAt - sent) after the request was sent")
-            #expect(slowClose > promptClose, "prompt \(promptClose), slow \(slowClose)")
         }
     }
 
@@ -209,14 +215,19 @@ struct FaultProxyTests {
 
     @Test("an unreachable upstream closes the client promptly and the proxy keeps serving")
     func unreachableUpstream() async throws {
+        // The refused connect closes the client, not the connect timeout: that is made far longer
+        // than the bound below, so the bound tells the two apart however loaded the machine is.
+        var settings = FaultProxySettings()
+        settings.connectTimeout = .seconds(600)
         let proxy = FaultProxy(
-            configuration: .init(upstreamHost: "127.0.0.1", upstreamPort: try await unusedPort(), logger: quietLogger()))
+            configuration: .init(
+                upstreamHost: "127.0.0.1", upstreamPort: try await unusedPort(), settings: settings, logger: quietLogger()))
         let port = try await proxy.start()
         for _ in 0..<3 {
             let client = try await TestClient.connect(port: port)
             let started = ContinuousClock.now
-            try await waitUntil(within: .seconds(10)) { client.inbox.snapshot.closed }
-            #expect(ContinuousClock.now - started < .seconds(10))
+            try await waitUntil(within: .seconds(120)) { client.inbox.snapshot.closed }
+            #expect(ContinuousClock.now - started < .seconds(120))
         }
         try await waitUntil { proxy.connectionCount == 0 }
         #expect(proxy.linkState == .up)

@@ -123,7 +123,7 @@ struct TestClient {
     static func connect(port: Int) async throws -> TestClient {
         let inbox = Inbox()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(5))
+            .connectTimeout(.seconds(60))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(InboxHandler(inbox: inbox)) }
             }
@@ -137,7 +137,7 @@ struct TestClient {
 
     /// Waits until `count` bytes arrived (or the deadline passes) and returns what arrived.
     @discardableResult
-    func receive(_ count: Int, within timeout: Duration = .seconds(15)) async throws -> [UInt8] {
+    func receive(_ count: Int, within timeout: Duration = .seconds(60)) async throws -> [UInt8] {
         try await waitUntil(within: timeout) { self.inbox.contents.withLock { $0.count >= count || $0.closed } }
         return self.inbox.snapshot.bytes
     }
@@ -163,8 +163,9 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "condition not met in time" }
 }
 
-/// Polls `condition` every 5 ms until it holds; throws ``TimedOut`` after `timeout`.
-func waitUntil(within timeout: Duration = .seconds(15), _ condition: () -> Bool) async throws {
+/// Polls `condition` every 5 ms until it holds; throws ``TimedOut`` after `timeout` (by default
+/// long enough that only a hang, not a loaded machine, runs it out).
+func waitUntil(within timeout: Duration = .seconds(60), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut() }

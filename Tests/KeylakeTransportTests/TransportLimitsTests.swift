@@ -8,7 +8,7 @@ import Testing
 @testable import KeylakeTransport
 
 /// Limits and timers of the server transport, over real sockets.
-@Suite("Transport limits and timers", .timeLimit(.minutes(2)))
+@Suite("Transport limits and timers", .timeLimit(.minutes(5)))
 final class TransportLimitsTests: Sendable {
     let pki: TestPKI
     let log = HandlerLog()
@@ -26,9 +26,17 @@ final class TransportLimitsTests: Sendable {
         var limits = ServerLimits()
         limits.tlsHandshakeTimeout = .milliseconds(300)
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
-            let elapsed = try await RawTCPClient.timeUntilClosed(port: port, timeout: .seconds(15))
-            #expect(elapsed != nil, "the silent TCP peer was never disconnected")
-            #expect((elapsed ?? .seconds(99)) < .seconds(8))
+            // A server ignoring the setting would hold every peer for the default 10 s. The fastest
+            // of up to three peers decides: a loaded machine can stall one or two.
+            var closes: [Duration] = []
+            for _ in 0..<3 {
+                let elapsed = try await RawTCPClient.timeUntilClosed(port: port, timeout: .seconds(60))
+                #expect(elapsed != nil, "the silent TCP peer was never disconnected")
+                guard let elapsed else { break }
+                closes.append(elapsed)
+                if elapsed < .seconds(9) { break }
+            }
+            #expect(closes.min().map { $0 < .seconds(9) } == true, "closed after \(closes)")
         }
     }
 
@@ -38,7 +46,7 @@ final class TransportLimitsTests: Sendable {
         limits.idleTimeout = .milliseconds(300)
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
             let outcome = try await RawTLSClient.exchange(
-                port: port, files: try pki.files("app"), send: RawTLSClient.hello(), timeout: .seconds(15))
+                port: port, files: try pki.files("app"), send: RawTLSClient.hello(), timeout: .seconds(60))
             #expect(outcome.frames.first?.type == .hello)
             #expect(outcome.goAway?.code == .idleTimeout)
             #expect(outcome.closedByServer)
@@ -53,7 +61,7 @@ final class TransportLimitsTests: Sendable {
         try await withTestServer(pki: pki, limits: limits, services: services) { port, _ in
             try await withTestClient(port: port, files: files) { diagnostics, _ in
                 _ = try await diagnostics.echo(.with { $0.payload = Data("first".utf8) })
-                let outcome = try await RawTLSClient.exchange(port: port, files: files, send: RawTLSClient.hello(), timeout: .seconds(15))
+                let outcome = try await RawTLSClient.exchange(port: port, files: files, send: RawTLSClient.hello(), timeout: .seconds(60))
                 #expect(outcome.closedByServer)
                 #expect(outcome.frames.isEmpty, "the refused connection must get no HELLO")
                 let response = try await diagnostics.echo(.with { $0.payload = Data("still".utf8) })
@@ -70,7 +78,7 @@ final class TransportLimitsTests: Sendable {
             FrameEncoder.encode(type: .ping, streamID: 0, payload: [1, 2, 3, 4, 5, 6, 7, 8], into: &buffer)
             bytes += Array(buffer.readableBytesView)
             let outcome = try await RawTLSClient.exchange(
-                port: port, files: try pki.files("app"), send: bytes, timeout: .seconds(10),
+                port: port, files: try pki.files("app"), send: bytes, timeout: .seconds(60),
                 until: { frames in frames.contains { $0.type == .ping } })
             let pong = outcome.frames.first { $0.type == .ping }
             #expect(pong?.flags.contains(.ack) == true)
@@ -171,22 +179,25 @@ final class TransportLimitsTests: Sendable {
         let files = try pki.files("app")
         let log = self.log
         let clock = ContinuousClock()
-        let started = clock.now
-        try await withTestServer(pki: pki, limits: limits, services: services) { port, server in
+        // The slow call would take ten minutes: a shutdown that waited for it would be far
+        // beyond the bound below, which only a hang reaches.
+        let shutdownStarted = try await withTestServer(pki: pki, limits: limits, services: services) { port, server in
             try await withTestClient(port: port, files: files) { diagnostics, _ in
-                let slow = Task { try await diagnostics.echo(.with { $0.payload = Data("sleep:30000".utf8) }) }
+                let slow = Task { try await diagnostics.echo(.with { $0.payload = Data("sleep:600000".utf8) }) }
                 #expect(await eventually { log.started == 1 })
+                let begun = clock.now
                 server.beginGracefulShutdown()
                 let error = await #expect(throws: RPCError.self) { _ = try await slow.value }
                 #expect(error?.code == .unavailable)
                 #expect(await eventually { log.cancelled == 1 }, "the handler was not cancelled")
+                return begun
             }
         }
-        #expect(clock.now - started < .seconds(25), "shutdown waited for the slow call")
+        #expect(clock.now - shutdownStarted < .seconds(60), "shutdown waited for the slow call")
     }
 }
 
-@Suite("Client lifecycle", .timeLimit(.minutes(1)))
+@Suite("Client lifecycle", .timeLimit(.minutes(5)))
 struct ClientLifecycleTests {
     struct Oops: Error {}
 
@@ -211,7 +222,8 @@ struct ClientLifecycleTests {
                     throw Oops()
                 }
             }
-            #expect(clock.now - started < .seconds(15))
+            // A client that hung would never get here; the bound only catches a very slow shutdown.
+            #expect(clock.now - started < .seconds(60))
         }
     }
 
@@ -229,7 +241,8 @@ struct ClientLifecycleTests {
         settings.backoffMax = .milliseconds(200)
         try await withTestClient(port: port, files: files, settings: settings) { diagnostics, _ in
             let early = Task {
-                try await diagnostics.echo(.with { $0.payload = Data("early".utf8) }, options: .timeout(.seconds(20)))
+                // Not a deadline test: long enough that only a hang runs it out.
+                try await diagnostics.echo(.with { $0.payload = Data("early".utf8) }, options: .timeout(.seconds(120)))
             }
             try await Task.sleep(for: .milliseconds(500))
             try await withTestServer(pki: pki, port: port, services: services) { _, _ in

@@ -123,10 +123,12 @@ struct EnvelopeCipherTests {
 
     @Test("both layers' keys are requested concurrently, and never cached")
     func concurrentAndUncached() async throws {
-        let keys = FakeKeyService(latency: .milliseconds(50))
+        // Each call stays in flight until the other layer's call arrived too (or a minute passed,
+        // which only calls made one after another would wait out): two in flight at once proves
+        // the overlap, however late a loaded machine starts the second (a fixed latency or a
+        // wall-clock bound would be flaky).
+        let keys = FakeKeyService(meetInGroupsOf: 2)
         let cipher = EnvelopeCipher(provider: keys)
-        // Each call stays in flight for 50 ms; two in flight at once proves the overlap
-        // (a wall-clock bound would be flaky on a loaded machine).
         let sealed = try await cipher.seal([1, 2, 3], context: Self.context, layers: KeyLayer.layers(customerManaged: true))
         #expect(keys.snapshot.maximumInFlight == 2)
         for _ in 0..<3 { _ = try await cipher.open(sealed, context: Self.context) }

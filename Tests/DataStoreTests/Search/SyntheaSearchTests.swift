@@ -6,7 +6,8 @@ import Testing
 /// Every search parameter and prefix, run through ``ResourceSearch`` over the whole Synthea
 /// fixture sealed and indexed in a store, compared with an answer computed here, independently,
 /// from the NDJSON parsed by Foundation (paths written out below, not read from the table).
-@Suite("search over Synthea against an independent computation", .timeLimit(.minutes(10)))
+// Each test seals and indexes the whole fixture in a debug build: minutes on a loaded machine.
+@Suite("search over Synthea against an independent computation", .timeLimit(.minutes(30)))
 struct SyntheaSearchTests {
     /// 2023-12-20T00:00:00Z: the first resource's lastUpdated; every second resource is 866 s
     /// later, so lastUpdated spans a year end and a month end, and pairs of resources tie.

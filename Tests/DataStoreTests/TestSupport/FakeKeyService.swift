@@ -13,6 +13,7 @@ final class FakeKeyService: DataKeyProvider {
         var decryptCalls = 0
         var inFlight = 0
         var maximumInFlight = 0
+        var arrivals = 0
         var refused: Set<KeyLayer> = []
     }
 
@@ -32,11 +33,18 @@ final class FakeKeyService: DataKeyProvider {
         .serviceOwned: "arn:aws:kms:us-east-1:111122223333:key/service-owned",
         .customerManaged: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     ]
-    /// How long each call takes, so concurrent calls overlap measurably.
-    let latency: Duration
+    /// When above zero, calls meet in groups of this many: each waits until the rest of its group
+    /// has arrived (at most `meetingTimeout`), so calls made concurrently are seen in flight
+    /// together however late a loaded machine starts them, and calls made one after another are
+    /// not (the first of each group waits in vain).
+    let meetInGroupsOf: Int
+    /// How long a call waits for its group: long, so only calls that are never made concurrently
+    /// run out of it.
+    let meetingTimeout: Duration
 
-    init(latency: Duration = .zero) {
-        self.latency = latency
+    init(meetInGroupsOf: Int = 0, meetingTimeout: Duration = .seconds(60)) {
+        self.meetInGroupsOf = meetInGroupsOf
+        self.meetingTimeout = meetingTimeout
     }
 
     func refuse(_ layer: KeyLayer) { self.state.withLock { _ = $0.refused.insert(layer) } }
@@ -52,13 +60,21 @@ final class FakeKeyService: DataKeyProvider {
     }
 
     private func enter(_ layer: KeyLayer, decrypt: Bool) async throws {
-        let refused = self.state.withLock { state in
+        let (refused, arrival) = self.state.withLock { state in
             if decrypt { state.decryptCalls += 1 } else { state.generateCalls += 1 }
             state.inFlight += 1
             state.maximumInFlight = max(state.maximumInFlight, state.inFlight)
-            return state.refused.contains(layer)
+            state.arrivals += 1
+            return (state.refused.contains(layer), state.arrivals)
         }
-        if self.latency > .zero { try? await Task.sleep(for: self.latency) }
+        if self.meetInGroupsOf > 0 {
+            // The group of the `arrival`th call is complete once the last of its members arrived.
+            let complete = ((arrival - 1) / self.meetInGroupsOf + 1) * self.meetInGroupsOf
+            let deadline = ContinuousClock.now + self.meetingTimeout
+            while self.state.withLock({ $0.arrivals }) < complete, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }
         self.state.withLock { $0.inFlight -= 1 }
         if refused { throw Refused(layer: layer) }
     }

@@ -85,10 +85,11 @@ func expectFHIRError<T>(
 }
 
 extension CallOptions {
-    /// Every fhird test call has a deadline, so a hung daemon fails the test instead of stalling it.
+    /// Every fhird test call has a deadline, so a hung daemon fails the test instead of stalling it;
+    /// none of these tests is about deadlines, so it is long enough for a loaded CI machine.
     static var fhirTest: CallOptions {
         var options = CallOptions.defaults
-        options.timeout = .seconds(30)
+        options.timeout = .seconds(120)
         return options
     }
 }
@@ -147,7 +148,7 @@ struct FHIRStandaloneDaemon: Sendable {
     /// Starts `kind` ("kmsd" or "fhird") on `config` and waits for its ready line.
     static func start(_ workspace: Workspace, _ kind: String, config: String) async throws -> FHIRStandaloneDaemon {
         let process = try workspace.startKeylake(["daemon", kind, "--config", config])
-        try await process.waitForOutput(containing: "\(kind) ready on", timeout: .seconds(90))
+        try await process.waitForOutput(containing: "\(kind) ready on", timeout: .seconds(120))
         return FHIRStandaloneDaemon(process: process)
     }
 }

@@ -52,7 +52,8 @@ struct KMSDevSystem: Sendable {
         let home = workspace.path("home")
         let arguments = ["dev", "up", "--dir", home] + principals.flatMap { ["--principal", $0] }
         let devUp = try workspace.startKeylake(arguments)
-        try await devUp.waitForOutput(containing: "both daemons ready", timeout: .seconds(90))
+        // Two daemons (and a PKI) starting on a loaded machine: only a hang should run this out.
+        try await devUp.waitForOutput(containing: "both daemons ready", timeout: .seconds(180))
         return KMSDevSystem(devUp: devUp, home: home, kmsdPort: try configuredPort("\(home)/kmsd.json"))
     }
 
@@ -67,10 +68,10 @@ struct KMSDevSystem: Sendable {
         ProcessTable.children(of: self.devUp.pid).first { ProcessTable.commandLine($0)?.contains("daemon kmsd") == true }
     }
 
-    /// SIGTERM to dev up; returns its exit status (nil if it did not stop within 30 s).
+    /// SIGTERM to dev up; returns its exit status (nil if it did not stop within 120 s).
     func stop() async -> Int32? {
         self.devUp.terminate()
-        return await self.devUp.waitForExit(timeout: .seconds(30))
+        return await self.devUp.waitForExit(timeout: .seconds(120))
     }
 }
 
@@ -101,10 +102,11 @@ extension Metadata {
 }
 
 extension CallOptions {
-    /// Every test call has a deadline, so a hung daemon fails the test instead of stalling it.
+    /// Every test call has a deadline, so a hung daemon fails the test instead of stalling it;
+    /// none of these tests is about deadlines, so it is long enough for a loaded CI machine.
     static var kmsTest: CallOptions {
         var options = CallOptions.defaults
-        options.timeout = .seconds(20)
+        options.timeout = .seconds(120)
         return options
     }
 }
@@ -255,7 +257,7 @@ struct KMSStandaloneDaemon: Sendable {
     /// Starts kmsd on `config` and waits for its "kmsd ready on" line.
     static func start(_ workspace: Workspace, config: String) async throws -> KMSStandaloneDaemon {
         let process = try workspace.startKeylake(["daemon", "kmsd", "--config", config])
-        try await process.waitForOutput(containing: "kmsd ready on", timeout: .seconds(60))
+        try await process.waitForOutput(containing: "kmsd ready on", timeout: .seconds(120))
         return KMSStandaloneDaemon(process: process)
     }
 }

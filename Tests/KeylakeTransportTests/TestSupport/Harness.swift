@@ -62,8 +62,9 @@ extension CallOptions {
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+/// Polls `condition` until it holds or `timeout` passes (by default long enough that only a
+/// hang, not a loaded machine, runs it out).
+func eventually(timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout
     while clock.now < deadline {

@@ -29,10 +29,11 @@ struct RawTLSClient {
     }
 
     /// Connects with `files`, sends `bytes`, then reads until the server closes, `done` says the
-    /// frames so far are enough, or `timeout` passes.
+    /// frames so far are enough, or `timeout` passes (by default long enough that a server that
+    /// closes or answers does so within it however loaded the machine).
     static func exchange(
         port: Int, files: TLSFiles, configure: (inout TLSConfiguration) -> Void = { _ in },
-        send bytes: [UInt8], timeout: Duration = .seconds(5),
+        send bytes: [UInt8], timeout: Duration = .seconds(60),
         until done: @escaping @Sendable ([Frame]) -> Bool = { _ in false }
     ) async throws -> Outcome {
         var tls = try files.clientConfiguration()
