@@ -110,7 +110,7 @@ struct ChaosProxyCommand: AsyncParsableCommand {
         // Written straight to the file descriptor: no stdio buffer to flush (fflush(nil) would also
         // wait for stdin's lock, held by the reader thread blocked in readLine).
         data.append(UInt8(ascii: "\n"))
-        FileHandle.standardOutput.write(data)
+        Terminal.output(data)
     }
 
     /// Lines of standard input, read on a thread of their own (reading blocks); ends at EOF.

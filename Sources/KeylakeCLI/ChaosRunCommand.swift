@@ -106,7 +106,7 @@ struct ChaosRunCommand: AsyncParsableCommand {
             }
         } catch {
             if temporary { try? FileManager.default.removeItem(atPath: directory) }
-            FileHandle.standardError.write(Data("chaos run FAILED (no verdict): cannot reach the daemons: \(ChaosRunner.describe(error))\n".utf8))
+            Terminal.error("chaos run FAILED (no verdict): cannot reach the daemons: \(ChaosRunner.describe(error))\n")
             throw ExitCode(2)
         }
         let runner = ChaosRunner(
@@ -125,7 +125,7 @@ struct ChaosRunCommand: AsyncParsableCommand {
         switch result {
         case .success(let made): report = made
         case .failure(let error):
-            FileHandle.standardError.write(Data("chaos run FAILED (no verdict): \(ChaosRunner.describe(error))\n".utf8))
+            Terminal.error("chaos run FAILED (no verdict): \(ChaosRunner.describe(error))\n")
             throw ExitCode(2)
         }
         if let path = self.report {
@@ -134,7 +134,7 @@ struct ChaosRunCommand: AsyncParsableCommand {
             do {
                 try encoder.encode(report).write(to: URL(fileURLWithPath: path), options: .atomic)
             } catch {
-                FileHandle.standardError.write(Data("cannot write the report to \(path): \(error)\n".utf8))
+                Terminal.error("cannot write the report to \(path): \(error)\n")
                 throw ExitCode(2)
             }
         }

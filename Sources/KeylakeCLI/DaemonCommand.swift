@@ -96,9 +96,12 @@ struct KMSDaemonFile: Codable {
     static func load(from path: String) throws -> KMSServerConfiguration {
         let file: KMSDaemonFile
         do {
-            file = try JSONDecoder().decode(KMSDaemonFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            let data = Data(try InputFile.read(path, what: "configuration file", maximumBytes: DaemonConfiguration.maximumFileBytes))
+            file = try JSONDecoder().decode(KMSDaemonFile.self, from: data)
+        } catch let error as InputFile.Failure {
+            throw CLIError("\(error)")
         } catch {
-            throw CLIError("\(path): the \"kms\" section is missing or invalid: \(error)")
+            throw CLIError("\(path): the \"kms\" section is missing or invalid: \(ConfigurationErrorText.describe(error))")
         }
         var section = file.kms
         if !section.rootKeyFile.hasPrefix("/") {
@@ -191,7 +194,7 @@ public struct DaemonCommand: AsyncParsableCommand {
 
     /// Entry point of a thin daemon executable: `fhird --config FILE` runs `DaemonCommand fhird --config FILE`.
     public static func main(as kind: DaemonKind) async {
-        await Self.main([kind.rawValue] + CommandLine.arguments.dropFirst())
+        await CommandLineEntry.main(Self.self, arguments: [kind.rawValue] + CommandLine.arguments.dropFirst())
     }
 }
 
@@ -206,7 +209,7 @@ public struct KMSDCommand: AsyncParsableCommand {
 
     /// Entry point of the `kmsd` executable.
     public static func runFromCommandLine() async {
-        await Self.main()
+        await CommandLineEntry.main(Self.self)
     }
 
     struct Run: AsyncParsableCommand {

@@ -39,7 +39,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         if let failure {
             let reason = (failure as? DemoFailure)?.description ?? "\(failure)"
-            FileHandle.standardError.write(Data("\ndemo FAILED at step \(demo.currentStep): \(reason)\n".utf8))
+            Terminal.error("\ndemo FAILED at step \(demo.currentStep): \(reason)\n")
             throw ExitCode(1)
         }
         if self.dir == nil {

@@ -3,6 +3,7 @@ import DataServer
 import Foundation
 import GRPCCore
 import KeylakeProto
+import KeylakeRPC
 import KeylakeTransport
 import SwiftProtobuf
 
@@ -41,10 +42,9 @@ struct FHIRCLIOptions: ParsableArguments {
             }
         } catch let error as RPCError {
             let failure = FHIRCLIFailure(error)
-            FileHandle.standardError.write(
-                Data("An error occurred (\(failure.name)) when calling the \(operation) operation: \(failure.message)\n".utf8))
+            Terminal.error("An error occurred (\(failure.name)) when calling the \(operation) operation: \(failure.message)\n")
             if let outcome = failure.outcome {
-                FileHandle.standardError.write(Data((outcome + "\n").utf8))
+                Terminal.error(outcome + "\n")
             }
             throw ExitCode(254)
         }
@@ -129,26 +129,19 @@ enum FHIRCLIInput {
 
     static func read(_ path: String?) throws -> Data {
         let data: Data
-        if path == nil || path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: path!))
-            } catch {
-                throw ValidationError("cannot read \(path!): \(error.localizedDescription)")
-            }
+        do {
+            data = Data(try InputFile.read(path ?? "-", what: "document", maximumBytes: Self.maximumBytes))
+        } catch let error as InputFile.Failure {
+            throw CLIError(error.description)
         }
-        guard !data.isEmpty else { throw ValidationError("no document: \(path.map { "\($0) is empty" } ?? "standard input was empty")") }
-        guard data.count <= Self.maximumBytes else {
-            throw ValidationError("the document is \(data.count) bytes; the CLI reads at most \(Self.maximumBytes)")
-        }
+        guard !data.isEmpty else { throw CLIError("no document: \(path.map { "\($0) is empty" } ?? "standard input was empty")") }
         return data
     }
 
     /// Prints FHIR JSON bytes as they came from fhird, followed by a newline.
     static func write(_ bytes: Data) {
-        FileHandle.standardOutput.write(bytes)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        Terminal.output(bytes)
+        Terminal.output(Data("\n".utf8))
     }
 }
 

@@ -11,9 +11,12 @@ struct FHIRDaemonFile: Codable {
     static func load(from path: String) throws -> FHIRServerConfiguration {
         let file: FHIRDaemonFile
         do {
-            file = try JSONDecoder().decode(FHIRDaemonFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            let data = Data(try InputFile.read(path, what: "configuration file", maximumBytes: DaemonConfiguration.maximumFileBytes))
+            file = try JSONDecoder().decode(FHIRDaemonFile.self, from: data)
+        } catch let error as InputFile.Failure {
+            throw CLIError("\(error)")
         } catch {
-            throw CLIError("\(path): the \"fhir\" section is missing or invalid: \(error)")
+            throw CLIError("\(path): the \"fhir\" section is missing or invalid: \(ConfigurationErrorText.describe(error))")
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String {

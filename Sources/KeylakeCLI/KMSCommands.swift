@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRPCCore
 import KeylakeProto
+import KeylakeRPC
 import KeylakeTransport
 import SwiftProtobuf
 
@@ -55,8 +56,7 @@ struct KMSOptions: ParsableArguments {
         } catch let error as RPCError {
             let name = error.metadata[stringValues: KeylakeMetadataKey.errorName].first(where: { _ in true })
                 ?? "\(error.code)"
-            FileHandle.standardError.write(
-                Data("An error occurred (\(name)) when calling the \(operation) operation: \(error.message)\n".utf8))
+            Terminal.error("An error occurred (\(name)) when calling the \(operation) operation: \(error.message)\n")
             throw ExitCode(254)
         }
         print(try AWSJSON.render(response))
@@ -127,11 +127,14 @@ func keyValuePairs(_ pairs: [String], option: String) throws -> [String: String]
     return result
 }
 
-/// Reads a policy document from a file, or `-` for standard input.
-func readDocument(_ path: String) throws -> String {
-    let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
-    guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(path) is not UTF-8 text") }
-    return text
+/// Reads a document (a key policy) from a file, or `-` for standard input: UTF-8, at most
+/// 1 MiB (kmsd's own limit for a policy is 32 KiB and it answers a larger one with its error).
+func readDocument(_ path: String, what: String = "policy file") throws -> String {
+    do {
+        return try InputFile.readText(path, what: what, maximumBytes: 1 << 20)
+    } catch let error as InputFile.Failure {
+        throw CLIError(error.description)
+    }
 }
 
 func base64Argument(_ text: String, option: String) throws -> Data {

@@ -18,7 +18,7 @@ public struct KeylakeCommand: AsyncParsableCommand {
 
     /// Entry point of the `keylake` executable.
     public static func runFromCommandLine() async {
-        await Self.main()
+        await CommandLineEntry.main(Self.self)
     }
 }
 

@@ -63,22 +63,31 @@ public struct DaemonConfiguration: Codable, Sendable, Hashable {
         self.limits = limits
     }
 
+    /// The largest configuration file read: 1 MiB (a real one is well under 2 KiB).
+    public static let maximumFileBytes = 1 << 20
+
+    /// Parses a configuration file's bytes (no paths resolved).
+    ///
+    /// - Throws: ``TransportError`` with `.invalidConfiguration` naming `name` and the problem.
+    public static func parse(_ data: Data, name: String) throws -> DaemonConfiguration {
+        do {
+            return try JSONDecoder().decode(DaemonConfiguration.self, from: data)
+        } catch {
+            throw TransportError(.invalidConfiguration, "configuration file \(name) is not valid: \(ConfigurationErrorText.describe(error))")
+        }
+    }
+
     /// Reads a configuration file, resolving relative paths against its directory.
     ///
     /// - Throws: ``TransportError`` with `.invalidConfiguration` naming the file and the problem.
     public static func load(from path: String) throws -> DaemonConfiguration {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            data = Data(try InputFile.read(path, what: "configuration file", maximumBytes: Self.maximumFileBytes))
         } catch {
-            throw TransportError(.invalidConfiguration, "cannot read configuration file \(path)")
+            throw TransportError(.invalidConfiguration, "\(error)")
         }
-        var configuration: DaemonConfiguration
-        do {
-            configuration = try JSONDecoder().decode(DaemonConfiguration.self, from: data)
-        } catch {
-            throw TransportError(.invalidConfiguration, "configuration file \(path) is not valid: \(error)")
-        }
+        var configuration = try Self.parse(data, name: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ value: String) -> String {
             value.hasPrefix("/") ? value : base.appendingPathComponent(value).path
