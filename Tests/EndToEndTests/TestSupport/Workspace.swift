@@ -27,6 +27,9 @@ enum TestPaths {
 
     /// The independent Python client.
     static var interopClient: String { "\(self.packageRoot)/Tests/Interop/health_client.py" }
+
+    /// The TLS scanner script (sslyze, openssl s_client).
+    static var tlsScanner: String { "\(self.packageRoot)/Tests/TLSScan/tls_scan.py" }
 }
 
 /// What the Python interop tests need, found once per test run.
@@ -55,6 +58,23 @@ enum PythonEnvironment {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            return false
+        }
+        process.waitUntilExit()
+        return process.terminationReason == .exit && process.terminationStatus == 0
+    }()
+
+    /// `python3` on PATH can import sslyze and cryptography (the TLS scan).
+    static let hasSSLyze: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sslyze, cryptography"]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -97,13 +117,15 @@ final class Workspace: Sendable {
     /// A path inside the workspace.
     func path(_ relative: String) -> String { "\(self.directory)/\(relative)" }
 
-    /// Starts a process whose output is logged in the workspace, as the test user (``TestUser``:
-    /// never root), with the workspace as its home.
+    /// Starts a process whose output is logged in the workspace, with the workspace as its home,
+    /// as the test user (``TestUser``: never root) unless `asTestUser` is false (for tools that
+    /// are not the product, such as a scanner installed for the test process's user only).
     func start(
-        _ name: String, executable: String, _ arguments: [String], environment: [String: String] = [:]
+        _ name: String, executable: String, _ arguments: [String], environment: [String: String] = [:],
+        asTestUser: Bool = true
     ) throws -> Subprocess {
         TestUser.own(self.directory)
-        let command = try TestUser.command(executable, arguments)
+        let command = asTestUser ? try TestUser.command(executable, arguments) : (executable: executable, arguments: arguments)
         let process = try Subprocess(
             name: name, executable: command.executable, arguments: command.arguments,
             environment: ["HOME": self.directory].merging(environment) { _, given in given },
@@ -122,9 +144,9 @@ final class Workspace: Sendable {
     /// - Throws: ``HarnessError`` (after killing it) when it is still running after `timeout`.
     func run(
         _ name: String, executable: String, _ arguments: [String], environment: [String: String] = [:],
-        timeout: Duration = .seconds(60)
+        timeout: Duration = .seconds(60), asTestUser: Bool = true
     ) async throws -> CompletedProcess {
-        let process = try self.start(name, executable: executable, arguments, environment: environment)
+        let process = try self.start(name, executable: executable, arguments, environment: environment, asTestUser: asTestUser)
         guard let status = await process.waitForExit(timeout: timeout) else {
             process.killTree()
             _ = await process.waitForExit(timeout: .seconds(5))
@@ -150,6 +172,13 @@ final class Workspace: Sendable {
         return try await self.run(
             "health_client.py", executable: python.executable, python.arguments + [TestPaths.interopClient] + arguments,
             environment: ["PYTHONDONTWRITEBYTECODE": "1"], timeout: timeout)
+    }
+
+    /// Runs Tests/TLSScan/tls_scan.py (sslyze and openssl s_client) as this test process's user.
+    func tlsScan(_ arguments: [String], timeout: Duration = .seconds(300)) async throws -> CompletedProcess {
+        try await self.run(
+            "tls_scan.py", executable: "/usr/bin/env", ["python3", TestPaths.tlsScanner] + arguments,
+            environment: ["PYTHONDONTWRITEBYTECODE": "1"], timeout: timeout, asTestUser: false)
     }
 
     /// Kills what is still running and removes the directory.
