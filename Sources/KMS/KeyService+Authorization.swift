@@ -1,11 +1,15 @@
 import GRDB
 
 extension KeyService {
-    /// Applies the on-behalf-of rule.
+    /// Applies the on-behalf-of rule: only a registered service may act for another principal,
+    /// only for an IAM principal, and only for the operations that service forwards
+    /// (``KeyServiceConfiguration/onBehalfOfOperations(of:)``: a data service's are describe,
+    /// grants, and data keys, never key administration).
     ///
     /// - Throws: ``KMSError`` `AccessDeniedException` when a principal that is not a registered
-    ///   service sends `onBehalfOf`, or a service names something other than an IAM principal.
-    func resolve(_ context: CallerContext, notes: AuditNotes) throws -> ResolvedCaller {
+    ///   service sends `onBehalfOf`, a service names something other than an IAM principal, or
+    ///   asks for an operation it may not perform on behalf of others.
+    func resolve(_ context: CallerContext, operation: KMSOperation, notes: AuditNotes) throws -> ResolvedCaller {
         guard !context.principal.isEmpty else {
             throw KMSError.accessDenied("the request carries no authenticated principal")
         }
@@ -25,6 +29,11 @@ extension KeyService {
         else {
             notes.addEventData("refusedOnBehalfOf", .string(self.clipped(onBehalfOf)))
             throw KMSError.accessDenied("onBehalfOf must name an IAM principal ARN")
+        }
+        guard self.configuration.onBehalfOfOperations(of: context.principal).contains(operation) else {
+            notes.addEventData("refusedOnBehalfOf", .string(self.clipped(onBehalfOf)))
+            throw KMSError.accessDenied(
+                "\(context.principal) may not call \(operation.rawValue) on behalf of another principal")
         }
         return ResolvedCaller(principal: onBehalfOf, peer: context.principal, viaService: context.principal, isServiceActingForItself: false)
     }

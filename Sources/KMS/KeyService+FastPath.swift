@@ -68,7 +68,7 @@ extension KeyService {
         var outcome: FastOutcome<Result>?
         if let contents = directory.snapshot() {
             do {
-                outcome = try self.attempt(DirectoryKeyLookup(contents: contents), context, requestParameters, body)
+                outcome = try self.attempt(operation, DirectoryKeyLookup(contents: contents), context, requestParameters, body)
             } catch is KeyDirectoryMiss {
                 outcome = nil
             } catch {
@@ -79,7 +79,7 @@ extension KeyService {
             let loader = directory.loader()
             do {
                 outcome = try await self.store.database.read { db in
-                    try self.attempt(DatabaseKeyLookup(db, store: self.store, loader: loader), context, requestParameters, body)
+                    try self.attempt(operation, DatabaseKeyLookup(db, store: self.store, loader: loader), context, requestParameters, body)
                 }
             } catch {
                 return nil
@@ -90,13 +90,14 @@ extension KeyService {
     }
 
     private func attempt<Result: Sendable>(
+        _ operation: KMSOperation,
         _ lookup: some KeyLookup,
         _ context: CallerContext,
         _ requestParameters: [String: AuditJSON],
         _ body: (any KeyLookup, ResolvedCaller, AuditNotes) throws -> Result
     ) throws -> FastOutcome<Result> {
         let notes = AuditNotes(requestParameters: requestParameters)
-        let caller = try self.resolve(context, notes: notes)
+        let caller = try self.resolve(context, operation: operation, notes: notes)
         return FastOutcome(result: try body(lookup, caller, notes), caller: caller, notes: notes)
     }
 

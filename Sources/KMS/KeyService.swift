@@ -144,7 +144,7 @@ public final class KeyService: Sendable {
         let notes = AuditNotes(requestParameters: requestParameters)
         var caller = ResolvedCaller(principal: context.principal, peer: context.principal, viaService: nil, isServiceActingForItself: false)
         do {
-            caller = try self.resolve(context, notes: notes)
+            caller = try self.resolve(context, operation: operation, notes: notes)
             var value: Result?
             try db.inSavepoint {
                 let result = try body(db, caller, notes)

@@ -5,6 +5,9 @@ public struct KeyServiceConfiguration: Sendable {
     /// Principals that may call on behalf of a user (`onBehalfOf`) and own service-owned keys,
     /// such as `healthlake.amazonaws.com`.
     public var servicePrincipals: Set<String>
+    /// Per service principal, the operations it may perform on behalf of another principal;
+    /// a service not listed here gets ``dataServiceOnBehalfOfOperations``.
+    public var onBehalfOfOperationsByService: [String: Set<KMSOperation>]
     /// The stand-in for IAM policies: decides the calls that name no key (`CreateKey`,
     /// `ListKeys`, `ListAliases`, `GenerateRandom`, `ListRetirableGrants`, and
     /// `cloudtrail:LookupEvents`), evaluated with resource `*`.
@@ -23,6 +26,7 @@ public struct KeyServiceConfiguration: Sendable {
     public init(
         identity: KeyServiceIdentity,
         servicePrincipals: Set<String> = [],
+        onBehalfOfOperationsByService: [String: Set<KMSOperation>] = [:],
         accountPolicy: KeyPolicy? = nil,
         policyEvaluation: PolicyEvaluationSettings = PolicyEvaluationSettings(),
         limits: KeyServiceLimits = KeyServiceLimits(),
@@ -31,11 +35,27 @@ public struct KeyServiceConfiguration: Sendable {
     ) {
         self.identity = identity
         self.servicePrincipals = servicePrincipals
+        self.onBehalfOfOperationsByService = onBehalfOfOperationsByService
         self.accountPolicy = accountPolicy ?? Self.defaultAccountPolicy(identity: identity)
         self.policyEvaluation = policyEvaluation
         self.limits = limits
         self.ciphertextLimits = ciphertextLimits
         self.keyStoreLimits = keyStoreLimits
+    }
+
+    /// What a data service (HealthLake) forwards for its callers: describing a key, creating and
+    /// retiring its own grants, and data-key cryptography. No key administration: a compromised
+    /// data service cannot disable, delete, re-policy or re-grant keys in a user's name.
+    public static let dataServiceOnBehalfOfOperations: Set<KMSOperation> = [
+        .describeKey, .createGrant, .retireGrant, .generateDataKey, .generateDataKeyWithoutPlaintext, .decrypt, .reEncrypt,
+        .encrypt,
+    ]
+
+    /// The operations `service` may perform on behalf of another principal (none for a principal
+    /// that is not a registered service).
+    public func onBehalfOfOperations(of service: String) -> Set<KMSOperation> {
+        guard self.servicePrincipals.contains(service) else { return [] }
+        return self.onBehalfOfOperationsByService[service] ?? Self.dataServiceOnBehalfOfOperations
     }
 
     /// The account root may do everything; every principal of the account may list keys and

@@ -40,7 +40,9 @@ struct DaemonParts {
                 let identity = try KeyServiceIdentity(region: section.region, accountID: section.accountId)
                 let keys = try KeyService(
                     path: "\(dataDirectory)/kms.sqlite", rootKey: rootKey,
-                    configuration: KeyServiceConfiguration(identity: identity, servicePrincipals: Set(section.servicePrincipals)),
+                    configuration: KeyServiceConfiguration(
+                        identity: identity, servicePrincipals: Set(section.servicePrincipals),
+                        onBehalfOfOperationsByService: try section.onBehalfOfOperationsByService()),
                     logger: logger)
                 let interval = section.maintenanceIntervalSeconds ?? KMSServerConfiguration.defaultMaintenanceInterval
                 return DaemonParts(

@@ -198,9 +198,12 @@ struct KeyLifecycleTests {
             // A blob under a key the caller cannot see answers as a blob naming a key that never
             // existed: the key id inside a blob is unauthenticated until its key is found.
             #expect(await errorCode { _ = try await service.decrypt(ciphertextBlob: dataKey.ciphertextBlob, caller: caller) } == .invalidCiphertext)
-            #expect(await errorCode { try await service.disableKey(keyID: owned.arn, caller: caller) } == .notFound)
-            #expect(await errorCode { _ = try await service.scheduleKeyDeletion(keyID: owned.arn, caller: caller) } == .notFound)
-            #expect(await errorCode { try await service.createAlias(aliasName: "alias/steal", targetKeyID: owned.arn, caller: caller) } == .notFound)
+            // Administration: not found for a customer; for the service acting on behalf of a
+            // role, refused before any key is looked up (a service forwards no administration).
+            let administration: KMSError.Code = caller.onBehalfOf == nil ? .notFound : .accessDenied
+            #expect(await errorCode { try await service.disableKey(keyID: owned.arn, caller: caller) } == administration)
+            #expect(await errorCode { _ = try await service.scheduleKeyDeletion(keyID: owned.arn, caller: caller) } == administration)
+            #expect(await errorCode { try await service.createAlias(aliasName: "alias/steal", targetKeyID: owned.arn, caller: caller) } == administration)
         }
         let hiddenMessage = await message { _ = try await service.describeKey(keyID: owned.keyID.description, caller: F.rootCaller) }
         let missingMessage = await message { _ = try await service.describeKey(keyID: missing.description, caller: F.rootCaller) }
