@@ -193,7 +193,46 @@ extension KeyPolicy {
         if arn.service == "iam", arn.resource == "root" {
             return .accountRoot(accountID: arn.account)
         }
+        if let problem = Self.principalResourceProblem(arn) {
+            throw KMSError.malformedPolicyDocument("\(path): '\(entry)' is not a valid principal: \(problem)")
+        }
         return .arn(entry)
+    }
+
+    /// Why an IAM or STS principal ARN's resource is not one AWS accepts in a key policy, or nil:
+    /// `iam` takes `root`, `user/[PATH/]NAME` and `role/[PATH/]NAME`; `sts` takes
+    /// `assumed-role/ROLE/SESSION` and `federated-user/NAME`. AWS refuses anything else at
+    /// CreateKey/PutKeyPolicy ("one or more invalid principals") rather than matching nothing.
+    static func principalResourceProblem(_ arn: ParsedARN) -> String? {
+        let parts = arn.resource.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        func validName(_ name: String) -> Bool {
+            // IAM names: ASCII letters, digits and +=,.@_- (at most 128 characters).
+            !name.isEmpty && name.utf8.count <= 128
+                && name.utf8.allSatisfy { byte in
+                    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                        || "+=,.@_-".utf8.contains(byte)
+                }
+        }
+        switch (arn.service, parts.first) {
+        case ("iam", "role"), ("iam", "user"):
+            guard parts.count >= 2, parts.dropFirst().allSatisfy(validName) else {
+                return "\(parts[0])/ must be followed by a name (optionally after a path), such as \(parts[0])/Admin"
+            }
+            return nil
+        case ("sts", "assumed-role"):
+            guard parts.count == 3, validName(parts[1]), validName(parts[2]) else {
+                return "an assumed-role session is assumed-role/ROLE/SESSION"
+            }
+            return nil
+        case ("sts", "federated-user"):
+            guard parts.count == 2, validName(parts[1]) else { return "a federated user is federated-user/NAME" }
+            return nil
+        case ("iam", _):
+            let suggestion = parts.count == 1 && validName(parts[0]) ? " (did you mean role/\(parts[0])?)" : ""
+            return "an IAM principal is root, user/NAME or role/NAME\(suggestion)"
+        default:
+            return "an STS principal is assumed-role/ROLE/SESSION or federated-user/NAME"
+        }
     }
 
     private static func conditions(_ json: PolicyJSON, at path: String) throws -> [PolicyCondition] {
@@ -289,3 +328,4 @@ extension KeyPolicy {
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 }
+

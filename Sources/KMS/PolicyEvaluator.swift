@@ -37,12 +37,25 @@ public struct PolicyEvaluator: Sendable {
             && statement.conditions.allSatisfy { self.holds($0, for: request) }
     }
 
+    /// Whether `principal` is an assumed-role session (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`)
+    /// of the role `role` (`arn:aws:iam::ACCOUNT:role/[PATH/]ROLE`): as in IAM, a statement naming
+    /// a role applies to every session of it.
+    static func isSession(_ principal: String, of role: String) -> Bool {
+        guard let session = ParsedARN(principal), session.service == "sts", session.resource.hasPrefix("assumed-role/"),
+            let roleARN = ParsedARN(role), roleARN.service == "iam", roleARN.resource.hasPrefix("role/"),
+            session.partition == roleARN.partition, session.account == roleARN.account
+        else { return false }
+        let sessionParts = session.resource.split(separator: "/", omittingEmptySubsequences: false)
+        guard sessionParts.count == 3 else { return false }
+        return roleARN.resource.split(separator: "/", omittingEmptySubsequences: false).last == sessionParts[1]
+    }
+
     func principalMatches(_ principals: PolicyPrincipals, _ principal: String) -> Bool {
         if principals.matchesEveryone { return true }
         for entry in principals.aws {
             switch entry {
             case .arn(let arn):
-                if arn == principal { return true }
+                if arn == principal || Self.isSession(principal, of: arn) { return true }
             case .accountRoot(let accountID):
                 if self.settings.accountRootGrantsAccountPrincipals {
                     if AccountID.of(principal: principal) == accountID { return true }

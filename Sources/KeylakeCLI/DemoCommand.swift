@@ -62,13 +62,19 @@ struct Demo {
     static let rootStatement = #"""
         {"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}
         """#
-    /// The seed document's statement, verbatim.
-    static let seedStatement = #"""
-        {"Sid":"Allow access through Amazon HealthLake for all principals in the account that are authorized to use Amazon HealthLake","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/HealthLakeFullAccessRole"},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:CreateGrant","kms:DescribeKey"],"Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"healthlake.amazonaws.com","kms:CallerAccount":"111122223333"}}}
+    /// The key-policy statement of the HealthLake page this project mirrors, exactly as printed
+    /// there. Its principal, `arn:aws:iam::111122223333:HealthLakeFullAccessRole`, is not a valid
+    /// IAM principal (a role ARN is `…:role/NAME`): AWS refuses the policy, and so does kmsd.
+    static let pageStatementAsPrinted = #"""
+        {"Sid":"Allow access to create data stores and do CRUD/search in Amazon HealthLake","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:HealthLakeFullAccessRole"},"Action":["kms:DescribeKey","kms:CreateGrant","kms:GenerateDataKey","kms:Decrypt"],"Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"healthlake.amazonaws.com","kms:CallerAccount":"111122223333"}}}
         """#
-    static var keyPolicy: String {
-        #"{"Version":"2012-10-17","Id":"keylake-demo","Statement":["# + rootStatement + "," + seedStatement + "]}"
+    /// The page's statement with only its principal corrected to the role's ARN.
+    static let seedStatement = pageStatementAsPrinted.replacingOccurrences(
+        of: #""arn:aws:iam::111122223333:HealthLakeFullAccessRole""#, with: #""arn:aws:iam::111122223333:role/HealthLakeFullAccessRole""#)
+    static func keyPolicy(_ statement: String) -> String {
+        #"{"Version":"2012-10-17","Id":"keylake-demo","Statement":["# + rootStatement + "," + statement + "]}"
     }
+    static var keyPolicy: String { Self.keyPolicy(Self.seedStatement) }
 
     private(set) var currentStep = 0
     private var daemons: [ChildDaemon] = []
@@ -117,13 +123,26 @@ struct Demo {
             try await admin.createKey(.with { $0.description_p = "keylake demo: customer-managed key for HealthLake" }, options: .cli)
         }.keyMetadata
         DemoOutput.line("CreateKey -> \(key.arn) (KeyManager \(key.keyManager), \(key.keyState))")
+        // The page's statement as printed names an invalid principal: refused, as AWS refuses it.
+        let asPrinted = Self.keyPolicy(Self.pageStatementAsPrinted)
+        do {
+            _ = try await admin.putKeyPolicy(
+                .with { $0.keyID = key.keyID; $0.policyName = "default"; $0.policy = asPrinted }, options: .cli)
+            throw DemoFailure("PutKeyPolicy accepted the page's statement with the invalid principal")
+        } catch let error as RPCError {
+            let failure = DemoCallFailure(error)
+            guard failure.name == "MalformedPolicyDocumentException" else { throw DemoFailure("PutKeyPolicy: \(failure.name): \(failure.message)") }
+            DemoOutput.line("PutKeyPolicy with the page's statement as printed -> MalformedPolicyDocumentException:")
+            DemoOutput.line("  \(failure.message)")
+        }
         let policy = Self.keyPolicy
         _ = try await demoCall("PutKeyPolicy") {
             try await admin.putKeyPolicy(.with { $0.keyID = key.keyID; $0.policyName = "default"; $0.policy = policy }, options: .cli)
         }
-        DemoOutput.line("PutKeyPolicy -> root statement + the seed statement, verbatim:")
-        DemoOutput.line("  HealthLakeFullAccessRole may use the key only with kms:ViaService = healthlake.amazonaws.com")
-        DemoOutput.line("  and kms:CallerAccount = 111122223333")
+        DemoOutput.line("PutKeyPolicy -> root statement + the page's statement, its principal corrected to")
+        DemoOutput.line("  arn:aws:iam::111122223333:role/HealthLakeFullAccessRole (a role ARN names role/; nothing else changed):")
+        DemoOutput.line("  HealthLakeFullAccessRole may DescribeKey, CreateGrant, GenerateDataKey and Decrypt only with")
+        DemoOutput.line("  kms:ViaService = healthlake.amazonaws.com and kms:CallerAccount = 111122223333")
         DemoOutput.proves("the customer owns the key and decides, in its policy, who may use it and through which service")
 
         // 3. Datastores, the grant, and direct use denied.

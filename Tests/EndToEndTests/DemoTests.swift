@@ -6,6 +6,12 @@ import Testing
 struct DemoTests {
     /// The facts the demo must print, with what each one means.
     static let facts: [(text: String, meaning: String)] = [
+        (
+            "PutKeyPolicy with the page's statement as printed -> MalformedPolicyDocumentException",
+            "the page's statement with its invalid principal is refused"
+        ),
+        ("did you mean role/HealthLakeFullAccessRole?", "the refusal names the principal and the correction"),
+        ("its principal corrected to", "the corrected statement is installed and the demo says so"),
         ("grant created: the data service created a grant", "the data service's grant on the customer's key"),
         ("grantee healthlake.amazonaws.com", "ListGrants shows the data service as grantee"),
         ("directly -> AccessDeniedException", "the role calling GenerateDataKey directly is denied"),
