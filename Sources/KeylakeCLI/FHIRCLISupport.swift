@@ -55,7 +55,7 @@ struct FHIRCLIOptions: ParsableArguments {
         _ operation: String, _ body: @Sendable @escaping (Client, CallOptions) async throws -> Response
     ) async throws {
         let response = try await self.call(operation, body)
-        print(try HealthLakeJSON.render(response))
+        if let text = try HealthLakeJSON.render(response) { print(text) }
     }
 }
 
@@ -76,8 +76,8 @@ struct FHIRCLIFailure: Sendable {
 /// Renders HealthLake control-plane responses as the AWS CLI prints them: PascalCase members
 /// (`DatastoreId`, `DatastorePropertiesList`, …) and `CreatedAt` as an ISO 8601 timestamp.
 enum HealthLakeJSON {
-    static func render(_ message: some SwiftProtobuf.Message) throws -> String {
-        let pascal = try AWSJSON.render(message)
+    static func render(_ message: some SwiftProtobuf.Message) throws -> String? {
+        guard let pascal = try AWSJSON.render(message) else { return nil }
         let object = try JSONSerialization.jsonObject(with: Data(pascal.utf8), options: [.fragmentsAllowed])
         let converted = Self.timestamps(object)
         let output = try JSONSerialization.data(

@@ -59,18 +59,28 @@ struct KMSOptions: ParsableArguments {
             Terminal.error("An error occurred (\(name)) when calling the \(operation) operation: \(error.message)\n")
             throw ExitCode(254)
         }
-        print(try AWSJSON.render(response))
+        if let text = try AWSJSON.render(response) { print(text) }
     }
 }
 
 /// Renders protobuf messages the way the AWS CLI prints responses.
 enum AWSJSON {
-    static func render(_ message: some SwiftProtobuf.Message) throws -> String {
+    /// The response as the AWS CLI prints it, or nil when it has no members (the AWS CLI prints
+    /// nothing for an empty response). A list member is printed even when empty
+    /// (`{"Grants": []}`), so `jq '.Grants[]'` works; protobuf's JSON leaves empty lists out.
+    static func render(_ message: some SwiftProtobuf.Message) throws -> String? {
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
         let data = try message.jsonUTF8Data(options: options)
         let object = try JSONSerialization.jsonObject(with: data)
-        let converted = Self.pascalCase(object)
+        var converted = Self.pascalCase(object)
+        if var members = converted as? [String: Any] {
+            for list in Self.listMembers[type(of: message).protoMessageName] ?? [] where members[list] == nil {
+                members[list] = [Any]()
+            }
+            if members.isEmpty { return nil }
+            converted = members
+        }
         let output = try JSONSerialization.data(
             withJSONObject: converted, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
         return String(decoding: output, as: UTF8.self)
@@ -97,6 +107,18 @@ enum AWSJSON {
         if let array = value as? [Any] { return array.map { Self.pascalCase($0) } }
         return value
     }
+
+    /// The list members of each response, by protobuf message name (from proto/).
+    private static let listMembers: [String: [String]] = [
+        Keylake_Kms_V1_ListKeysResponse.protoMessageName: ["Keys"],
+        Keylake_Kms_V1_ListKeyRotationsResponse.protoMessageName: ["Rotations"],
+        Keylake_Kms_V1_ListAliasesResponse.protoMessageName: ["Aliases"],
+        Keylake_Kms_V1_ListResourceTagsResponse.protoMessageName: ["Tags"],
+        Keylake_Kms_V1_ListKeyPoliciesResponse.protoMessageName: ["PolicyNames"],
+        Keylake_Kms_V1_ListGrantsResponse.protoMessageName: ["Grants"],
+        Keylake_Kms_V1_LookupEventsResponse.protoMessageName: ["Events"],
+        Keylake_Healthlake_V1_ListFHIRDatastoresResponse.protoMessageName: ["DatastorePropertiesList"],
+    ]
 
     private static let numericKeys = ["_date", "_time", "events_checked", "first_bad_sequence"]
     private static let keyStates = ["ENABLED": "Enabled", "DISABLED": "Disabled", "PENDING_DELETION": "PendingDeletion"]

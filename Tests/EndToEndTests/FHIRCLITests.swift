@@ -40,7 +40,8 @@ struct FHIRCLITests {
             let keyARN = try #require(keyMetadata["Arn"] as? String)
             let policyFile = workspace.path("seed-policy.json")
             try KMSPolicies.seedPolicy.write(toFile: policyFile, atomically: true, encoding: .utf8)
-            _ = try await succeeded(["kms", "put-key-policy", "--key-id", keyARN, "--policy-file", policyFile])
+            let put = try await keylake(["kms", "put-key-policy", "--key-id", keyARN, "--policy-file", policyFile])
+            #expect(put.status == 0 && put.standardOutput.isEmpty, "\(put.transcript)")
 
             // create-fhir-datastore: service-owned (shorthand tags) and customer-managed (--sse-configuration JSON), as app.
             let service = try await succeeded([
@@ -95,8 +96,15 @@ struct FHIRCLITests {
             let serviceARN = try #require(service["DatastoreArn"] as? String)
             let tags = try await succeeded(["healthlake", "list-tags-for-resource", "--resource-arn", serviceARN])
             #expect(Self.tags(tags) == ["env": "test", "team": "e2e"], "\(tags)")
-            _ = try await succeeded(["healthlake", "tag-resource", "--resource-arn", serviceARN, "--tags", #"[{"Key":"owner","Value":"cli"}]"#])
-            _ = try await succeeded(["healthlake", "untag-resource", "--resource-arn", serviceARN, "--tag-keys", "env"])
+            // Empty responses print nothing, as the aws CLI's do.
+            for arguments in [
+                ["healthlake", "tag-resource", "--resource-arn", serviceARN, "--tags", #"[{"Key":"owner","Value":"cli"}]"#],
+                ["healthlake", "untag-resource", "--resource-arn", serviceARN, "--tag-keys", "env"],
+            ] {
+                let result = try await keylake(arguments)
+                #expect(result.status == 0, "\(result.transcript)")
+                #expect(result.standardOutput.isEmpty, "\(result.transcript)")
+            }
             #expect(Self.tags(try await succeeded(["healthlake", "list-tags-for-resource", "--resource-arn", serviceARN])) == ["owner": "cli", "team": "e2e"])
 
             // fhir create (file) in the customer-managed datastore; read returns the same bytes.
