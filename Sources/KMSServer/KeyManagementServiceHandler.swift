@@ -344,7 +344,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
         let page = try await self.keys.listGrants(
             keyID: request.keyID, grantID: Self.optional(request.grantID), granteePrincipal: Self.optional(request.granteePrincipal),
             limit: Self.limit(request.limit), marker: Self.optional(request.marker), caller: try self.caller(context))
-        return Self.wire(page)
+        return Self.wire(page, identity: self.keys.configuration.identity)
     }
 
     public func listRetirableGrants(
@@ -353,7 +353,7 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
         let page = try await self.keys.listRetirableGrants(
             retiringPrincipal: request.retiringPrincipal, limit: Self.limit(request.limit),
             marker: Self.optional(request.marker), caller: try self.caller(context))
-        return Self.wire(page)
+        return Self.wire(page, identity: self.keys.configuration.identity)
     }
 
     public func retireGrant(request: Keylake_Kms_V1_RetireGrantRequest, context: ServerContext) async throws -> Keylake_Kms_V1_RetireGrantResponse {
@@ -471,17 +471,20 @@ public struct KeyManagementServiceHandler: Keylake_Kms_V1_KeyManagementService.S
         }
     }
 
-    static func wire(_ page: Page<Grant>) -> Keylake_Kms_V1_ListGrantsResponse {
+    /// Grants as AWS lists them: `KeyId` the key's ARN, `IssuingAccount` the account's root ARN.
+    static func wire(_ page: Page<Grant>, identity: KeyServiceIdentity) -> Keylake_Kms_V1_ListGrantsResponse {
         .with { response in
             response.grants = page.entries.map { grant in
                 .with {
-                    $0.keyID = grant.keyID.description
+                    $0.keyID = identity.keyARN(grant.keyID)
                     $0.grantID = grant.grantID
                     $0.name = grant.name ?? ""
                     $0.creationDate = Self.seconds(grant.creationDate)
                     $0.granteePrincipal = grant.granteePrincipal
                     $0.retiringPrincipal = grant.retiringPrincipal ?? ""
-                    $0.issuingAccount = grant.issuingAccount
+                    $0.issuingAccount =
+                        grant.issuingAccount.hasPrefix("arn:")
+                        ? grant.issuingAccount : "arn:\(identity.partition):iam::\(grant.issuingAccount):root"
                     $0.operations = grant.operations.map(\.rawValue)
                     if !grant.constraints.isEmpty {
                         $0.constraints = .with { constraints in

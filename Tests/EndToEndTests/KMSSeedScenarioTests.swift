@@ -116,7 +116,9 @@ struct KMSSeedScenarioTests {
                     #expect(listed.granteePrincipal == P.healthLake)
                     #expect(listed.retiringPrincipal == P.healthLake)
                     #expect(Set(listed.operations) == ["Decrypt", "GenerateDataKey", "DescribeKey", "RetireGrant"])
-                    #expect(listed.issuingAccount == P.account)
+                    // As AWS lists grants: the key's ARN and the issuing account's root ARN.
+                    #expect(listed.keyID == key.arn)
+                    #expect(listed.issuingAccount == "arn:aws:iam::\(P.account):root")
                 }
 
                 let createGrants = try await kmsLookupAllEvents(admin, eventName: "CreateGrant")
