@@ -135,6 +135,26 @@ enum AWSJSON {
     }
 }
 
+/// Parses the aws CLI's shorthand for KMS tags, `TagKey=k,TagValue=v`, one tag per argument.
+func awsShorthandTags(_ arguments: [String], option: String) throws -> [(key: String, value: String)] {
+    try arguments.map { argument in
+        var key: String?
+        var value: String?
+        for field in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let equals = field.firstIndex(of: "=") else {
+                throw CLIError("\(option) expects TagKey=k,TagValue=v, got \"\(argument)\"")
+            }
+            switch field[..<equals] {
+            case "TagKey": key = String(field[field.index(after: equals)...])
+            case "TagValue": value = String(field[field.index(after: equals)...])
+            default: throw CLIError("\(option) expects TagKey=k,TagValue=v, got \"\(argument)\"")
+            }
+        }
+        guard let key, !key.isEmpty, let value else { throw CLIError("\(option) expects TagKey=k,TagValue=v, got \"\(argument)\"") }
+        return (key, value)
+    }
+}
+
 /// Parses `k=v` pairs given as repeated options.
 func keyValuePairs(_ pairs: [String], option: String) throws -> [String: String] {
     var result: [String: String] = [:]
@@ -372,9 +392,15 @@ struct KMSTagResource: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tag-resource", abstract: "Add or replace tags.")
     @OptionGroup var options: KMSOptions
     @Option var keyId: String
-    @Option(name: .customLong("tag"), help: "key=value; repeatable.") var tags: [String]
+    @Option(name: .customLong("tag"), help: "key=value; repeatable.") var tags: [String] = []
+    @Option(
+        name: .customLong("tags"), parsing: .upToNextOption,
+        help: "The aws CLI's spelling: TagKey=k,TagValue=v ... (one or more).")
+    var awsTags: [String] = []
     func run() async throws {
-        let pairs = try keyValuePairs(self.tags, option: "--tag").sorted { $0.key < $1.key }
+        let pairs = try (keyValuePairs(self.tags, option: "--tag").map { (key: $0.key, value: $0.value) }
+            + awsShorthandTags(self.awsTags, option: "--tags")).sorted { $0.key < $1.key }
+        guard !pairs.isEmpty else { throw CLIError("tag-resource needs at least one tag: --tag key=value or --tags TagKey=k,TagValue=v") }
         let request = Keylake_Kms_V1_TagResourceRequest.with { request in
             request.keyID = self.keyId
             request.tags = pairs.map { pair in .with { $0.tagKey = pair.key; $0.tagValue = pair.value } }
@@ -557,7 +583,10 @@ struct KMSCreateGrant: AsyncParsableCommand {
     @Option var keyId: String
     @Option var granteePrincipal: String
     @Option var retiringPrincipal: String = ""
-    @Option(help: "Comma-separated operations, e.g. Decrypt,GenerateDataKey.") var operations: String
+    @Option(
+        parsing: .upToNextOption,
+        help: "Operations, as the aws CLI takes them (--operations Decrypt GenerateDataKey) or comma-separated.")
+    var operations: [String]
     @Option var name: String = ""
     @Option(name: .customLong("encryption-context-subset"), help: "Constraint key=value; repeatable.") var subset: [String] = []
     @Option(name: .customLong("encryption-context-equals"), help: "Constraint key=value; repeatable.") var equals: [String] = []
@@ -568,7 +597,8 @@ struct KMSCreateGrant: AsyncParsableCommand {
             request.keyID = self.keyId
             request.granteePrincipal = self.granteePrincipal
             request.retiringPrincipal = self.retiringPrincipal
-            request.operations = self.operations.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            request.operations = self.operations.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
             request.name = self.name
             if !subset.isEmpty || !equals.isEmpty {
                 request.constraints = .with { $0.encryptionContextSubset = subset; $0.encryptionContextEquals = equals }

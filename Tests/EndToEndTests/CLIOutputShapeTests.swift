@@ -36,4 +36,41 @@ struct CLIOutputShapeTests {
             }
         }
     }
+
+    @Test("list-valued options take the aws CLI's spellings: --operations A B, --tags TagKey=k,TagValue=v ...")
+    func awsSpellings() async throws {
+        try await withWorkspace { workspace in
+            let system = try await KMSDevSystem.start(in: workspace)
+            let environment = ["KEYLAKE_HOME": system.home]
+            func keylake(_ arguments: [String]) async throws -> CompletedProcess {
+                try await workspace.keylake(arguments, environment: environment, timeout: .seconds(120))
+            }
+            func json(_ result: CompletedProcess) -> [String: Any] {
+                (try? JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]) ?? [:]
+            }
+            let created = try await keylake(["kms", "create-key"])
+            let keyID = try #require((json(created)["KeyMetadata"] as? [String: Any])?["KeyId"] as? String, "\(created.transcript)")
+
+            let grant = try await keylake([
+                "kms", "create-grant", "--key-id", keyID, "--grantee-principal", "arn:aws:iam::111122223333:role/HealthLakeFullAccessRole",
+                "--operations", "Decrypt", "GenerateDataKey",
+            ])
+            #expect(grant.status == 0, "\(grant.transcript)")
+            let listed = try await keylake(["kms", "list-grants", "--key-id", keyID])
+            let operations = ((json(listed)["Grants"] as? [[String: Any]])?.first?["Operations"] as? [String]) ?? []
+            #expect(Set(operations) == ["Decrypt", "GenerateDataKey"], "\(listed.transcript)")
+
+            let tagged = try await keylake(["kms", "tag-resource", "--key-id", keyID, "--tags", "TagKey=team,TagValue=a", "TagKey=env,TagValue=b"])
+            #expect(tagged.status == 0, "\(tagged.transcript)")
+            let tags = try await keylake(["kms", "list-resource-tags", "--key-id", keyID])
+            let pairs = ((json(tags)["Tags"] as? [[String: Any]]) ?? []).compactMap { tag -> String? in
+                guard let key = tag["TagKey"] as? String, let value = tag["TagValue"] as? String else { return nil }
+                return "\(key)=\(value)"
+            }
+            #expect(Set(pairs) == ["team=a", "env=b"], "\(tags.transcript)")
+
+            let bad = try await keylake(["kms", "tag-resource", "--key-id", keyID, "--tags", "Key=team"])
+            #expect(bad.status != 0 && bad.standardError.contains("TagKey=k,TagValue=v"), "\(bad.transcript)")
+        }
+    }
 }
