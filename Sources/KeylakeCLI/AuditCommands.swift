@@ -16,6 +16,10 @@ struct AuditLookup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookup", abstract: "Look up events (same as `keylake kms lookup-events`).")
     @OptionGroup var options: KMSOptions
+    @Option(
+        name: .customLong("lookup-attributes"), parsing: .upToNextOption,
+        help: "AttributeKey=K,AttributeValue=V ... (EventName, ResourceName, Username, EventId), as the aws CLI takes them.")
+    var lookupAttributes: [String] = []
     @Option(help: "EventName filter, e.g. GenerateDataKey.") var eventName: String?
     @Option(help: "Key id or key ARN filter.") var resourceName: String?
     @Option(help: "Principal filter.") var username: String?
@@ -25,6 +29,7 @@ struct AuditLookup: AsyncParsableCommand {
     func run() async throws {
         var lookup = try KMSLookupEvents.parse([])
         lookup.options = self.options
+        lookup.lookupAttributes = self.lookupAttributes
         lookup.eventName = self.eventName
         lookup.resourceName = self.resourceName
         lookup.username = self.username

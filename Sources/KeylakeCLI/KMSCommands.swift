@@ -46,6 +46,15 @@ struct KMSOptions: ParsableArguments {
     func run<Response: SwiftProtobuf.Message & Sendable>(
         _ operation: String, _ call: @Sendable @escaping (Client, Metadata) async throws -> Response
     ) async throws {
+        let response = try await self.call(operation, call)
+        if let text = try AWSJSON.render(response) { print(text) }
+    }
+
+    /// Calls kmsd and returns the response; a failure is printed as the aws CLI prints it and
+    /// ends the command with status 254.
+    func call<Response: SwiftProtobuf.Message & Sendable>(
+        _ operation: String, _ call: @Sendable @escaping (Client, Metadata) async throws -> Response
+    ) async throws -> Response {
         var metadata = Metadata()
         if let onBehalfOf = self.onBehalfOf { metadata.addString(onBehalfOf, forKey: KeylakeMetadataKey.onBehalfOf) }
         let response: Response
@@ -59,7 +68,7 @@ struct KMSOptions: ParsableArguments {
             Terminal.error("An error occurred (\(name)) when calling the \(operation) operation: \(error.message)\n")
             throw ExitCode(254)
         }
-        if let text = try AWSJSON.render(response) { print(text) }
+        return response
     }
 }
 
@@ -669,8 +678,12 @@ struct KMSRevokeGrant: AsyncParsableCommand {
 
 struct KMSLookupEvents: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "lookup-events", abstract: "Look up audit events (CloudTrail-shaped).")
+        commandName: "lookup-events", abstract: "Look up audit events (CloudTrail-shaped), as `aws cloudtrail lookup-events`.")
     @OptionGroup var options: KMSOptions
+    @Option(
+        name: .customLong("lookup-attributes"), parsing: .upToNextOption,
+        help: "AttributeKey=K,AttributeValue=V ... (EventName, ResourceName, Username, EventId), as the aws CLI takes them.")
+    var lookupAttributes: [String] = []
     @Option(help: "EventName filter.") var eventName: String?
     @Option(help: "Key id or ARN filter.") var resourceName: String?
     @Option(help: "Principal filter.") var username: String?
@@ -681,12 +694,49 @@ struct KMSLookupEvents: AsyncParsableCommand {
         for (key, value) in [("EventName", self.eventName), ("ResourceName", self.resourceName), ("Username", self.username)] {
             if let value { attributes.append(.with { $0.attributeKey = key; $0.attributeValue = value }) }
         }
+        for argument in self.lookupAttributes {
+            let (key, value) = try Self.attribute(argument)
+            attributes.append(.with { $0.attributeKey = key; $0.attributeValue = value })
+        }
         let request = Keylake_Kms_V1_LookupEventsRequest.with {
             $0.lookupAttributes = attributes
             $0.maxResults = self.maxResults
             $0.nextToken = self.nextToken
         }
-        try await self.options.run("LookupEvents") { try await $0.lookupEvents(request, metadata: $1, options: .cli) }
+        let response = try await self.options.call("LookupEvents") { try await $0.lookupEvents(request, metadata: $1, options: .cli) }
+        print(try Self.render(response))
+    }
+
+    /// `AttributeKey=K,AttributeValue=V` (the value may contain commas).
+    static func attribute(_ argument: String) throws -> (String, String) {
+        let bad = CLIError("--lookup-attributes expects AttributeKey=K,AttributeValue=V, got \"\(argument)\"")
+        guard argument.hasPrefix("AttributeKey="), let separator = argument.range(of: ",AttributeValue=") else { throw bad }
+        let key = String(argument[argument.index(argument.startIndex, offsetBy: "AttributeKey=".count)..<separator.lowerBound])
+        guard !key.isEmpty else { throw bad }
+        return (key, String(argument[separator.upperBound...]))
+    }
+
+    /// The response as `aws cloudtrail lookup-events` prints it: each event with EventId,
+    /// EventName, ReadOnly, EventTime, EventSource, Username, Resources and the full
+    /// CloudTrailEvent JSON (as a string, as CloudTrail gives it).
+    static func render(_ response: Keylake_Kms_V1_LookupEventsResponse) throws -> String {
+        let events: [[String: Any]] = response.events.map { event in
+            let record = (try? JSONSerialization.jsonObject(with: Data(event.cloudTrailEvent.utf8))) as? [String: Any] ?? [:]
+            var entry: [String: Any] = [
+                "EventId": event.eventID, "EventName": event.eventName, "EventTime": event.eventTime,
+                "Username": event.username, "CloudTrailEvent": event.cloudTrailEvent,
+            ]
+            if let readOnly = record["readOnly"] as? Bool { entry["ReadOnly"] = readOnly ? "true" : "false" }
+            if let source = record["eventSource"] as? String { entry["EventSource"] = source }
+            entry["Resources"] = ((record["resources"] as? [[String: Any]]) ?? []).map { resource -> [String: Any] in
+                ["ResourceType": resource["type"] ?? "", "ResourceName": resource["ARN"] ?? ""]
+            }
+            return entry
+        }
+        var output: [String: Any] = ["Events": events]
+        if !response.nextToken.isEmpty { output["NextToken"] = response.nextToken }
+        let data = try JSONSerialization.data(withJSONObject: output, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

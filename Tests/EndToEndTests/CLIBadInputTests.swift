@@ -158,6 +158,7 @@ struct CLIBadInputTests {
                 if command.has("as"), command.has("home") {
                     var overrides = ["home": home, "as": "no-such-identity"]
                     if command.has("file") { overrides["file"] = "\(inputs)/patient.json" }  // else stdin, read first
+                    if command.has("tag") { overrides["tag"] = "k=v" }  // else "needs at least one tag" comes first
                     let arguments = try Self.arguments(command, workspace: workspace, overrides: overrides)
                     Self.expectClear(
                         try await workspace.keylake(arguments, timeout: .seconds(120)), "\(name) as an unknown identity",

@@ -71,6 +71,27 @@ struct CLIOutputShapeTests {
 
             let bad = try await keylake(["kms", "tag-resource", "--key-id", keyID, "--tags", "Key=team"])
             #expect(bad.status != 0 && bad.standardError.contains("TagKey=k,TagValue=v"), "\(bad.transcript)")
+
+            // audit lookup as `aws cloudtrail lookup-events`: --lookup-attributes, and events with
+            // ReadOnly, EventSource, Resources and the full CloudTrailEvent.
+            for command in [["audit", "lookup"], ["kms", "lookup-events"]] {
+                let lookup = try await keylake(command + ["--lookup-attributes", "AttributeKey=EventName,AttributeValue=TagResource"])
+                #expect(lookup.status == 0, "\(lookup.transcript)")
+                let events = (json(lookup)["Events"] as? [[String: Any]]) ?? []
+                #expect(!events.isEmpty, "\(lookup.transcript)")
+                for event in events {
+                    #expect(event["EventName"] as? String == "TagResource")
+                    #expect(event["ReadOnly"] as? String == "false")
+                    #expect(event["EventSource"] as? String == "kms.amazonaws.com")
+                    let resources = (event["Resources"] as? [[String: Any]]) ?? []
+                    #expect(resources.first?["ResourceType"] as? String == "AWS::KMS::Key", "\(event)")
+                    #expect((resources.first?["ResourceName"] as? String)?.hasSuffix(keyID) == true, "\(event)")
+                    let record = (event["CloudTrailEvent"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+                    #expect((record as? [String: Any])?["eventName"] as? String == "TagResource")
+                }
+            }
+            let malformed = try await keylake(["audit", "lookup", "--lookup-attributes", "EventName=TagResource"])
+            #expect(malformed.status != 0 && malformed.standardError.contains("AttributeKey=K,AttributeValue=V"), "\(malformed.transcript)")
         }
     }
 }
