@@ -16,6 +16,13 @@ let package = Package(
         .executable(name: "kmsd", targets: ["kmsd"]),
         .executable(name: "fhird", targets: ["fhird"]),
         .executable(name: "keylake", targets: ["keylake"]),
+        // Libraries for the fuzz package (Tests/Fuzz), which depends on this one by path.
+        .library(name: "KeylakeTransport", targets: ["KeylakeTransport"]),
+        .library(name: "KeylakeRPC", targets: ["KeylakeRPC"]),
+        .library(name: "KMS", targets: ["KMS"]),
+        .library(name: "KMSServer", targets: ["KMSServer"]),
+        .library(name: "DataStore", targets: ["DataStore"]),
+        .library(name: "DataServer", targets: ["DataServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

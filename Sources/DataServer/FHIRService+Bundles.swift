@@ -139,20 +139,7 @@ extension FHIRService {
         }
 
         // Server ids for creates, and the references every fullUrl stands for.
-        var assignedIDs: [Int: String] = [:]
-        var targets: [String: String] = [:]
-        for position in bundle.entries.indices {
-            switch actions[position] {
-            case .create(let resource):
-                let id = UUID().uuidString.lowercased()
-                assignedIDs[position] = id
-                if let fullUrl = bundle.entries[position].fullUrl { targets[fullUrl] = "\(resource.resourceType.name)/\(id)" }
-            case .update(let type, let id, _, _):
-                if let fullUrl = bundle.entries[position].fullUrl { targets[fullUrl] = "\(type.name)/\(id)" }
-            case .delete, .read:
-                break
-            }
-        }
+        let (assignedIDs, targets) = Self.referenceTargets(bundle, actions: actions)
 
         // Versions, If-Match, reference resolution: in processing order, nothing sealed yet.
         let lastUpdated = Self.now()
@@ -304,9 +291,32 @@ extension FHIRService {
 
     // MARK: - Helpers
 
+    /// A transaction's server ids for its creates (by entry position) and the `Type/id` each
+    /// entry's `fullUrl` stands for, which references to that `fullUrl` are rewritten to.
+    /// `actions` are the entries' actions, in Bundle order.
+    static func referenceTargets(
+        _ bundle: FHIRBundle, actions: [FHIRBundle.Action], newID: () -> String = { UUID().uuidString.lowercased() }
+    ) -> (assignedIDs: [Int: String], targets: [String: String]) {
+        var assignedIDs: [Int: String] = [:]
+        var targets: [String: String] = [:]
+        for position in bundle.entries.indices {
+            switch actions[position] {
+            case .create(let resource):
+                let id = newID()
+                assignedIDs[position] = id
+                if let fullUrl = bundle.entries[position].fullUrl { targets[fullUrl] = "\(resource.resourceType.name)/\(id)" }
+            case .update(let type, let id, _, _):
+                if let fullUrl = bundle.entries[position].fullUrl { targets[fullUrl] = "\(type.name)/\(id)" }
+            case .delete, .read:
+                break
+            }
+        }
+        return (assignedIDs, targets)
+    }
+
     /// The resource with references to the Bundle's fullUrls resolved; an unresolvable
     /// `urn:uuid:` (or `urn:oid:`) reference is a validation error naming the entry.
-    private static func resolving(_ resource: FHIRResource, _ targets: [String: String], entry: FHIRBundle.Entry, batch: Bool) throws -> FHIRResource {
+    static func resolving(_ resource: FHIRResource, _ targets: [String: String], entry: FHIRBundle.Entry, batch: Bool) throws -> FHIRResource {
         let (resolved, unresolved) = resource.resolvingReferences(targets)
         guard unresolved.isEmpty else {
             let why = batch ? "a batch's entries are independent, so references between them are not resolved" : "no entry has it as its fullUrl"

@@ -93,6 +93,9 @@ package struct ClientConnectionStateMachine {
             guard self.open.contains(frame.streamID) else { return self.unknownStream(frame) }
             guard let headers = try? Keylake_Transport_V1_ResponseHeaders(serializedBytes: Array(frame.payload.readableBytesView))
             else { return self.violation("HEADERS payload is not a valid ResponseHeaders message") }
+            guard headers.metadata.allSatisfy(\.isWellFormed) else {
+                return self.violation("HEADERS has a binary metadata value under a key that does not end in -bin")
+            }
             return .deliver(frame.streamID, .headers(headers))
         case .message:
             guard self.open.contains(frame.streamID) else { return self.unknownStream(frame) }
@@ -101,6 +104,9 @@ package struct ClientConnectionStateMachine {
             guard self.open.contains(frame.streamID) else { return self.unknownStream(frame) }
             guard let status = try? Keylake_Transport_V1_Status(serializedBytes: Array(frame.payload.readableBytesView))
             else { return self.violation("STATUS payload is not a valid Status message") }
+            guard status.trailers.allSatisfy(\.isWellFormed) else {
+                return self.violation("STATUS has a binary trailer value under a key that does not end in -bin")
+            }
             return .deliver(frame.streamID, .status(status))
         case .cancel:
             return self.violation("CANCEL frame from a server")

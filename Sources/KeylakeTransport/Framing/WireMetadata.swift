@@ -36,9 +36,13 @@ extension Metadata {
     }
 
     /// Metadata rebuilt from wire entries.
+    ///
+    /// An entry that is not ``Keylake_Transport_V1_MetadataEntry/isWellFormed`` is left out:
+    /// GRPCCore's `Metadata` asserts that binary values have `-bin` keys, so one from a peer would
+    /// trap. The state machines refuse such entries before they get here.
     init(wireEntries: [Keylake_Transport_V1_MetadataEntry]) {
         self.init()
-        for entry in wireEntries {
+        for entry in wireEntries where entry.isWellFormed {
             switch entry.value {
             case .text(let text): self.addString(text, forKey: entry.key)
             case .binary(let data): self.addBinary(Array(data), forKey: entry.key)
@@ -58,3 +62,12 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+
+extension Keylake_Transport_V1_MetadataEntry {
+    /// Whether the entry keeps the protocol's rule that binary values are carried only under keys
+    /// ending in `-bin` (docs/protocol.md).
+    var isWellFormed: Bool {
+        if case .binary = self.value { return self.key.hasSuffix("-bin") }
+        return true
+    }
+}

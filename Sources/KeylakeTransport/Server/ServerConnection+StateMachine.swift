@@ -215,6 +215,9 @@ package struct ServerConnectionStateMachine {
         guard !headers.method.isEmpty else {
             return self.violation("HEADERS on stream \(id) names no method")
         }
+        guard headers.metadata.allSatisfy(\.isWellFormed) else {
+            return self.violation("HEADERS on stream \(id) has a binary metadata value under a key that does not end in -bin")
+        }
         guard self.streams.count < self.limits.maxConcurrentStreams else {
             return .refuseStream(
                 id, .resourceExhausted,
