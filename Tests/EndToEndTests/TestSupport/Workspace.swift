@@ -55,26 +55,17 @@ enum PythonEnvironment {
         guard let command = try? TestUser.command(python.executable, python.arguments + ["-c", "import ssl, google.protobuf"]) else {
             return false
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command.executable)
-        process.arguments = command.arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return false
-        }
-        process.waitUntilExit()
-        return process.terminationReason == .exit && process.terminationStatus == 0
+        return Self.succeeds(command.executable, command.arguments)
     }()
 
     /// `python3` on PATH can import sslyze and cryptography (the TLS scan).
-    static let hasSSLyze: Bool = {
+    static let hasSSLyze: Bool = Self.succeeds("/usr/bin/env", ["python3", "-c", "import sslyze, cryptography"])
+
+    /// Whether `executable arguments` runs and exits 0 (output discarded).
+    private static func succeeds(_ executable: String, _ arguments: [String]) -> Bool {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sslyze, cryptography"]
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -85,7 +76,7 @@ enum PythonEnvironment {
         }
         process.waitUntilExit()
         return process.terminationReason == .exit && process.terminationStatus == 0
-    }()
+    }
 
     /// `protoc` is installed ($PROTOC or on PATH), so the client can compile proto/ itself.
     static let hasProtoc: Bool = {
