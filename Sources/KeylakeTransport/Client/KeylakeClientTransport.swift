@@ -57,6 +57,10 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
         var nextWaiterID = 0
         var shutdownRequested = false
         var backoffWakeUp: CheckedContinuation<Void, Never>?
+        /// Why the last connection attempt failed, kept across attempts until one succeeds, so a
+        /// call that waited for a connection until its deadline can say what went wrong even while
+        /// the next attempt is under way.
+        var lastConnectError: String?
         /// Set once the current backoff has ended (slept, cancelled or shut down), so a wake-up
         /// waiter that starts only after that returns at once instead of waiting for ever.
         var backoffEnded = false
@@ -92,6 +96,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                 attempt = 0
                 let waiters = self.state.withLock { state -> [CheckedContinuation<ClientConnection, any Error>] in
                     state.connection = .ready(connection)
+                    state.lastConnectError = nil
                     defer { state.waiters.removeAll() }
                     return Array(state.waiters.values)
                 }
@@ -118,6 +123,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                 let waitForReady = self.configuration.settings.waitForReady
                 let waiters = self.state.withLock { state -> [CheckedContinuation<ClientConnection, any Error>] in
                     state.connection = .backingOff(lastError: message)
+                    state.lastConnectError = message
                     // Waiting callers keep waiting for the next attempt; their deadlines bound them.
                     if waitForReady { return [] }
                     defer { state.waiters.removeAll() }
@@ -223,9 +229,7 @@ public final class KeylakeClientTransport: ClientTransport, Sendable {
                         let remaining = ContinuousClock.now.duration(to: deadline)
                         self.group.any().scheduleTask(in: TimeAmount(Swift.max(remaining, .zero))) {
                             let (waiter, lastError) = self.state.withLock { state -> (CheckedContinuation<ClientConnection, any Error>?, String?) in
-                                let waiter = state.waiters.removeValue(forKey: waiterID)
-                                if case .backingOff(let lastError) = state.connection { return (waiter, lastError) }
-                                return (waiter, nil)
+                                (state.waiters.removeValue(forKey: waiterID), state.lastConnectError)
                             }
                             // Say why no connection came: the last attempt's cause, if there was one.
                             let message = "deadline exceeded while waiting for a connection" + (lastError.map { " (\($0))" } ?? "")
